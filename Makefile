@@ -1,0 +1,37 @@
+# `make serve` and `make test` do all set-up on a fresh machine (Python 3.11+, root for the browser packages).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SQUAD ?= ../shared/data/squad/squad-v2.0-train.json
+
+.PHONY: serve test setup browser lint eval
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first and pinned: the local CPU wheel; an unpinned torch pulls gigabytes of CUDA packages.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+serve: setup
+	$(BIN)/qa serve
+
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+eval: setup
+	$(BIN)/qa -q eval --mode open --thresholds eval/thresholds.json --output test-output/eval-gold-open.json
+	@if [ -f $(SQUAD) ]; then $(BIN)/qa -q eval --dataset $(SQUAD) --mode reader --limit 400 --output test-output/eval-squad-reader.json; \
+	  else echo "skipping the SQuAD reader sample: $(SQUAD) not found"; fi
+
+# The test suite runs last so that its summary line closes the output.
+test: setup browser lint eval
+	$(BIN)/pytest

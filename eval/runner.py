@@ -1,0 +1,154 @@
+"""`qa eval`: run a dataset through the system (open: retrieval + answering; reader: the gold paragraph only)."""
+
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import track
+from rich.table import Table
+
+from eval.datasets import EvalQuestion, EvalSet, load_eval_set
+from eval.scoring import Record, score, summarize
+from index.builder import IndexBuilder
+from index.embedding import SentenceEmbedder
+from index.search import HybridRetriever
+from index.store import IndexStore
+from service.answers import Answerer, AnswerResult, Passage
+from service.followup import Turn, resolve_followup
+from service.pipeline import QAPipeline
+from service.runtime import load_answerer
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+console = Console(stderr=True)
+RETRIEVAL_DEPTH = 10  # passages ranked per question for recall@k and MRR@10; the answerer reads the first top_k
+
+
+def sample(questions: list[EvalQuestion], limit: int | None) -> list[EvalQuestion]:
+    """Every n-th question, so a sample spreads over all articles."""
+    if not limit or limit >= len(questions):
+        return questions
+    step = len(questions) / limit
+    return [questions[int(i * step)] for i in range(limit)]
+
+
+def only_articles(eval_set: EvalSet, articles: str) -> EvalSet:
+    """The questions (and paragraphs) of some SQuAD articles; 'held-out' names the reader's untouched test articles."""
+    from service.reader_train import TEST_ARTICLES
+
+    titles = set(TEST_ARTICLES) if articles == "held-out" else {t.strip() for t in articles.split(",") if t.strip()}
+    questions = [q for q in eval_set.questions if q.kind in titles]
+    if not questions:
+        raise ValueError(f"no questions from articles {sorted(titles)} in {eval_set.name}")
+    keep = {q.paragraph_id for q in questions}
+    documents = [d for d in eval_set.documents if d.id in keep]
+    return EvalSet(f"{eval_set.name}[{articles}]", questions, documents)
+
+
+class _Asker:
+    """Answers one question in the chosen mode: passages in, result out."""
+
+    def __init__(self, eval_set: EvalSet, mode: str, answerer: Answerer, settings: Settings, workdir: Path) -> None:
+        self.mode = mode
+        self.answerer = answerer
+        self.top_k = settings.top_k
+        self.documents = {d.id: d for d in eval_set.documents}
+        self.pipeline: QAPipeline | None = None
+        if mode == "open":
+            embedder = SentenceEmbedder(settings.embedding_model).load()
+            store = IndexStore(workdir)
+            IndexBuilder(store, embedder, settings.chunking, progress=True).build_documents(eval_set.documents)
+            data = store.load()
+            self.pipeline = QAPipeline(HybridRetriever(data, embedder), answerer, data.documents, settings.top_k)
+
+    def passages(self, question: EvalQuestion, asked: str) -> list[Passage]:
+        if self.pipeline is not None:
+            return self.pipeline.passages(asked, max(RETRIEVAL_DEPTH, self.top_k))
+        ids = [question.paragraph_id] if question.paragraph_id else sorted({r.document_id for r in question.references})
+        documents = [self.documents[i] for i in ids] or list(self.documents.values())
+        return [Passage(d.id, d.title, 0, len(d.text), d.text, 1.0) for d in documents]
+
+    def answer(self, question: EvalQuestion, asked: str) -> tuple[AnswerResult, list[Passage], float]:
+        started = time.perf_counter()
+        passages = self.passages(question, asked)
+        result = self.answerer.answer(asked, passages[: self.top_k] if self.pipeline else passages)
+        return result, passages, (time.perf_counter() - started) * 1000
+
+    def resolve(self, question: EvalQuestion) -> str:
+        """A follow-up made to stand alone from its earlier turns and the system's own answers to them."""
+        if not question.history:
+            return question.question
+        turns: list[Turn] = []
+        for earlier in question.history:
+            result, _, _ = self.answer(question, earlier)
+            turns += [Turn("user", earlier), Turn("assistant", result.answer.text if result.answer else "")]
+        return resolve_followup([*turns, Turn("user", question.question)]).question
+
+
+def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None = None) -> tuple[dict, list[Record]]:
+    questions = sample(eval_set.questions, limit)
+    answerer = load_answerer(settings)
+    with tempfile.TemporaryDirectory(prefix="qa-eval-") as workdir:
+        asker = _Asker(eval_set, mode, answerer, settings, Path(workdir))
+        records = []
+        for question in track(questions, description=f"{eval_set.name} ({mode})", console=console, transient=True):
+            asked = asker.resolve(question)
+            result, passages, ms = asker.answer(question, asked)
+            records.append(score(question, asked, result.answer, passages, ms))
+    figures = {"dataset": eval_set.name, "mode": mode, "answerer": answerer.name, "top_k": settings.top_k}
+    return {**figures, **summarize(records, mode)}, records
+
+
+def check_thresholds(figures: dict, thresholds_file: Path) -> list[str]:
+    """The figures that miss their committed minimum for this dataset and mode."""
+    thresholds = json.loads(thresholds_file.read_text(encoding="utf-8"))
+    minimums = thresholds.get(f"{figures['dataset']}:{figures['mode']}", {})
+    return [
+        f"{name} {figures.get(name)} < {minimum}"
+        for name, minimum in minimums.items()
+        if not name.startswith("_") and (figures.get(name) is None or figures[name] < minimum)
+    ]
+
+
+def print_report(figures: dict, records: list[Record], worst: int = 10) -> None:
+    table = Table(title=f"{figures['dataset']} · {figures['mode']} mode · answerer {figures['answerer']}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in figures.items():
+        if name not in {"dataset", "mode", "answerer"}:
+            table.add_row(name, str(value))
+    out = Console()
+    out.print(table)
+    misses = sorted((r for r in records if r.f1 < 100), key=lambda r: (r.f1, r.id))[:worst]
+    if misses:
+        out.print(f"[bold]Worst misses[/bold] ({sum(r.f1 < 100 for r in records)} below F1 100):")
+    for record in misses:
+        asked = "" if record.asked == record.question else f" (asked as: {escape(record.asked)})"
+        expected = " | ".join(record.references) or "(no answer)"
+        out.print(
+            f"  {record.id} F1 {record.f1:.0f}: {escape(record.question)}{asked}\n"
+            f"      predicted: {escape(str(record.prediction))}   expected: {escape(expected)}"
+        )
+
+
+def run_from_cli(args, settings: Settings) -> int:
+    eval_set = load_eval_set(args.dataset)
+    if args.articles:
+        eval_set = only_articles(eval_set, args.articles)
+    figures, records = run_eval(eval_set, args.mode, settings, args.limit)
+    print_report(figures, records)
+    if args.output:
+        payload = {**figures, "records": [r.to_json() for r in records]}
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.thresholds:
+        failures = check_thresholds(figures, args.thresholds)
+        if failures:
+            console.print("[red]eval gate failed:[/red] " + "; ".join(failures))
+            return 1
+        console.print("[green]eval gate passed[/green]")
+    return 0

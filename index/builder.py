@@ -1,0 +1,92 @@
+"""Building and updating the index: chunk, embed (with a progress bar), store."""
+
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from index.chunking import Chunk, ChunkingSettings, chunk_document
+from index.documents import Document, load_documents
+from index.embedding import Embedder
+from index.store import IndexData, IndexStore, Manifest
+from index.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    chunks: int = 0
+
+
+class IndexBuilder:
+    def __init__(
+        self, store: IndexStore, embedder: Embedder, chunking: ChunkingSettings, progress: bool = False
+    ) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.chunking = chunking
+        self.progress = progress
+
+    def _empty(self) -> IndexData:
+        dimension = int(self.embedder.encode(["dimension probe"]).shape[1])
+        manifest = Manifest(self.embedder.model_id, dimension, self.chunking)
+        return IndexData(manifest, {}, {}, VectorIndex(dimension))
+
+    def build(self, paths: list[Path]) -> UpdateReport:
+        """A new index from these files alone."""
+        return self.build_documents(load_documents(paths))
+
+    def build_documents(self, documents: list[Document]) -> UpdateReport:
+        data = self._empty()
+        report = self._upsert(data, documents)
+        self.store.save(data)
+        return report
+
+    def add(self, paths: list[Path]) -> UpdateReport:
+        """Add new files and replace changed ones (matched by id); unchanged content is skipped by hash."""
+        documents = load_documents(paths)
+        data = self.store.load() if self.store.exists() else self._empty()
+        report = self._upsert(data, documents)
+        if report.added or report.replaced:
+            self.store.save(data)
+        return report
+
+    def rebuild(self) -> UpdateReport:
+        """Re-chunk and re-embed the stored documents under the current settings (after a model or chunking change)."""
+        documents = list(self.store.load().documents.values())
+        return self.build_documents(documents)
+
+    def _upsert(self, data: IndexData, documents: list[Document]) -> UpdateReport:
+        report = UpdateReport()
+        fresh: list[Document] = []
+        for document in documents:
+            known = data.manifest.content_hashes.get(document.id)
+            if known == document.content_hash and data.documents[document.id].title == document.title:
+                report.unchanged.append(document.id)
+                continue
+            (report.replaced if known else report.added).append(document.id)
+            stale = [i for i, c in data.chunks.items() if c.document_id == document.id]
+            data.vectors.remove(stale)
+            for chunk_id in stale:
+                del data.chunks[chunk_id]
+            fresh.append(document)
+        new_chunks: list[Chunk] = [c for d in fresh for c in chunk_document(d, self.chunking)]
+        if new_chunks:
+            log.info("embedding %d chunks of %d documents", len(new_chunks), len(fresh))
+            vectors = self.embedder.encode([c.text for c in new_chunks], progress=self.progress)
+            # Ids are never reused, so a FAISS id always means the same chunk text across generations.
+            first = data.manifest.next_chunk_id
+            ids = np.arange(first, first + len(new_chunks), dtype=np.int64)
+            data.manifest = replace(data.manifest, next_chunk_id=first + len(new_chunks))
+            data.vectors.add(vectors, ids)
+            data.chunks.update(zip(ids.tolist(), new_chunks, strict=True))
+        for document in fresh:
+            data.documents[document.id] = document
+            data.manifest.content_hashes[document.id] = document.content_hash
+        report.chunks = len(new_chunks)
+        return report

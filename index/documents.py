@@ -1,0 +1,149 @@
+"""Loading articles from disk: UTF-8 text, Markdown and HTML (as text), each with an id, a title and a content hash."""
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+HTML_SUFFIXES = {".html", ".htm"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+TITLES_FILE = "titles.json"
+BUNDLED_CORPUS = Path(__file__).parent / "corpus"
+
+
+class DocumentError(ValueError):
+    """A file that cannot be loaded as a document; the message names the file and says why."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    title: str
+    source: str
+    text: str
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+def document_id(path: Path) -> str:
+    """A stable id from the file name: its stem, with anything but letters, digits, '-', '_' and '.' replaced."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-") or "document"
+
+
+def expand_paths(paths: list[Path]) -> list[Path]:
+    """Files as given, plus the supported files inside folders (sorted); a missing path is an error."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise DocumentError(f"{path}: no such file or folder")
+    return files
+
+
+def load_documents(paths: list[Path]) -> list[Document]:
+    """Load every file (folders expanded); ids must be unique."""
+    documents = [load_document(path) for path in expand_paths(paths)]
+    seen: dict[str, str] = {}
+    for document in documents:
+        if document.id in seen:
+            raise DocumentError(
+                f"{document.source} and {seen[document.id]} would both get the id {document.id!r}; rename one"
+            )
+        seen[document.id] = document.source
+    return documents
+
+
+def load_document(path: Path) -> Document:
+    """One file as a Document; unsupported types, undecodable bytes and empty files are refused."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        raise DocumentError(f"{path}: unsupported file type {suffix or '(none)'!r}; supported: {supported}")
+    try:
+        raw = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DocumentError(f"{path}: not valid UTF-8 (byte {error.start}); save it as UTF-8 text") from None
+    text = html_to_text(raw) if suffix in HTML_SUFFIXES else raw.replace("\r\n", "\n")
+    if not text.strip():
+        raise DocumentError(f"{path}: the file holds no text")
+    title = _titles_for(path.parent).get(path.name) or guess_title(text, path)
+    return Document(id=document_id(path), title=title, source=path.name, text=text)
+
+
+def guess_title(text: str, path: Path) -> str:
+    """A Markdown heading, else the first line cut at a word near 80 characters, else the file name."""
+    for line in text.splitlines():
+        line = line.strip()
+        if line:
+            line = line.lstrip("#").strip()
+            return line if len(line) <= 80 else line[:80].rsplit(" ", 1)[0] + "…"
+    return path.stem
+
+
+def _titles_for(folder: Path) -> dict[str, str]:
+    """Human titles from a folder's titles.json ({file name: title}), when it has one."""
+    path = folder / TITLES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise DocumentError(f"{path}: not a JSON object of file name to title ({error})") from None
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript"}
+    _BLOCKS: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "section",
+        "article",
+        "blockquote",
+    }
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in self._SKIP:
+            self.skipping += 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self.skipping:
+            self.skipping -= 1
+        elif tag in self._BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skipping:
+            self.parts.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Visible text of an HTML page, one block a line; the offsets we cite are into this text."""
+    extractor = _TextExtractor()
+    extractor.feed(html)
+    lines = (" ".join(line.split()) for line in "".join(extractor.parts).splitlines())
+    return "\n".join(line for line in lines if line)

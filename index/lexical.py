@@ -1,0 +1,28 @@
+"""BM25 over chunk texts with bm25s (English stop words, Snowball stemming)."""
+
+import bm25s
+import numpy as np
+import Stemmer
+
+
+class LexicalIndex:
+    def __init__(self, texts: list[str]) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._size = len(texts)
+        self._retriever = bm25s.BM25()
+        if texts:
+            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+            self._retriever.index(tokens, show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        """The BM25 score of every text, in the order given; all zero when no query word is in the corpus."""
+        if not self._size:
+            return np.zeros(0, dtype=np.float32)
+        tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False)[
+            0
+        ]
+        vocabulary = self._retriever.vocab_dict
+        known = [token for token in tokens if token in vocabulary]
+        if not known:
+            return np.zeros(self._size, dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)

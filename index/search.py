@@ -1,0 +1,64 @@
+"""Hybrid retrieval: FAISS dense search and BM25, fused by reciprocal rank."""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import Chunk
+from index.embedding import Embedder
+from index.lexical import LexicalIndex
+from index.store import IndexData
+
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk_id: int
+    chunk: Chunk
+    score: float
+    dense_score: float
+    lexical_score: float
+    dense_rank: int
+    lexical_rank: int
+
+
+class HybridRetriever:
+    """Ranks every chunk by 1/(60 + dense rank) + 1/(60 + BM25 rank); each hit keeps both raw scores."""
+
+    def __init__(self, data: IndexData, embedder: Embedder, candidates: int = 50) -> None:
+        self.data = data
+        self.embedder = embedder
+        self.candidates = candidates
+        self._ids = np.array(sorted(data.chunks), dtype=np.int64)
+        self._lexical = LexicalIndex([data.chunks[int(i)].text for i in self._ids])
+
+    def search(self, query: str, top_k: int) -> list[Hit]:
+        if not len(self._ids):
+            return []
+        vector = self.embedder.encode([query])
+        dense_scores, dense_ids = self.data.vectors.search(vector, min(len(self._ids), max(self.candidates, top_k)))
+        dense = {int(i): float(s) for s, i in zip(dense_scores[0], dense_ids[0], strict=True) if i >= 0}
+        lexical_all = self._lexical.scores(query)
+        lexical_order = np.argsort(-lexical_all, kind="stable")[: max(self.candidates, top_k)]
+        lexical = {int(self._ids[p]): float(lexical_all[p]) for p in lexical_order if lexical_all[p] > 0}
+        dense_rank = {chunk_id: rank for rank, chunk_id in enumerate(dense, start=1)}
+        lexical_rank = {chunk_id: rank for rank, chunk_id in enumerate(lexical, start=1)}
+        fused = {
+            chunk_id: sum(1.0 / (RRF_K + ranks[chunk_id]) for ranks in (dense_rank, lexical_rank) if chunk_id in ranks)
+            for chunk_id in dense_rank.keys() | lexical_rank.keys()
+        }
+        best = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
+        positions = {int(chunk_id): p for p, chunk_id in enumerate(self._ids)}
+        return [
+            Hit(
+                chunk_id=chunk_id,
+                chunk=self.data.chunks[chunk_id],
+                score=fused[chunk_id],
+                dense_score=dense.get(chunk_id, float(self.data.vectors.vector(chunk_id) @ vector[0])),
+                lexical_score=float(lexical_all[positions[chunk_id]]),
+                dense_rank=dense_rank.get(chunk_id, 0),
+                lexical_rank=lexical_rank.get(chunk_id, 0),
+            )
+            for chunk_id in best
+        ]

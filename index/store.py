@@ -1,0 +1,150 @@
+"""The index on disk: documents, chunks, vectors and a manifest, written as whole generations.
+
+Each save writes a new `gen-N/` folder completely, then atomically replaces the `CURRENT` pointer (temp file + rename).
+A process killed at any moment leaves `CURRENT` naming a complete generation, so the previous index still loads.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from index.chunking import Chunk, ChunkingSettings
+from index.documents import Document
+from index.vectors import VectorIndex
+
+FORMAT_VERSION = 1
+POINTER = "CURRENT"
+
+
+class IndexUnavailable(RuntimeError):
+    """The index on disk is missing, damaged or was built with other settings; the message says how to fix it."""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    embedding_model: str
+    dimension: int
+    chunking: ChunkingSettings
+    content_hashes: dict[str, str] = field(default_factory=dict)
+    next_chunk_id: int = 0
+    format_version: int = FORMAT_VERSION
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Manifest":
+        return cls(
+            embedding_model=data["embedding_model"],
+            dimension=data["dimension"],
+            chunking=ChunkingSettings(**data["chunking"]),
+            content_hashes=data.get("content_hashes", {}),
+            next_chunk_id=data.get("next_chunk_id", 0),
+            format_version=data.get("format_version", 0),
+        )
+
+    def mismatch(self, embedding_model: str, chunking: ChunkingSettings) -> str | None:
+        """Why an index built under this manifest can't serve these settings, or None when it can."""
+        if self.format_version != FORMAT_VERSION:
+            return f"index format {self.format_version}, this version reads {FORMAT_VERSION}"
+        if self.embedding_model != embedding_model:
+            return f"built with embedding model {self.embedding_model!r}, settings ask for {embedding_model!r}"
+        if self.chunking != chunking:
+            return f"built with chunking {self.chunking}, settings ask for {chunking}"
+        return None
+
+
+@dataclass
+class IndexData:
+    """Everything one generation holds; chunk ids are the FAISS ids."""
+
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: dict[int, Chunk]
+    vectors: VectorIndex
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class IndexStore:
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+
+    def exists(self) -> bool:
+        return (self.folder / POINTER).is_file()
+
+    def _current(self) -> Path:
+        try:
+            name = (self.folder / POINTER).read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            raise IndexUnavailable(f"no index in {self.folder}; build one with `qa index build`") from None
+        return self.folder / name
+
+    def read_manifest(self) -> Manifest:
+        path = self._current() / "manifest.json"
+        try:
+            return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise IndexUnavailable(f"{path}: unreadable manifest ({error}); rebuild with `qa index build`") from None
+
+    def load(self) -> IndexData:
+        manifest = self.read_manifest()
+        generation = self._current()
+        try:
+            documents = {}
+            for line in (generation / "documents.jsonl").read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                documents[record["id"]] = Document(record["id"], record["title"], record["source"], record["text"])
+            chunks = {}
+            for line in (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+                record = json.loads(line)
+                text = documents[record["document_id"]].text[record["start"] : record["end"]]
+                chunks[record["id"]] = Chunk(record["document_id"], record["start"], record["end"], text)
+            vectors = VectorIndex.read(str(generation / "vectors.faiss"))
+        except (OSError, ValueError, KeyError, RuntimeError) as error:
+            raise IndexUnavailable(
+                f"index in {generation} is damaged ({error}); rebuild with `qa index build`"
+            ) from None
+        if len(vectors) != len(chunks):
+            raise IndexUnavailable(
+                f"index in {generation} has {len(vectors)} vectors for {len(chunks)} chunks; rebuild it"
+            )
+        return IndexData(manifest, documents, chunks, vectors)
+
+    def save(self, data: IndexData) -> None:
+        """Write a new generation, switch `CURRENT` to it, then remove older generations."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        generation = Path(tempfile.mkdtemp(dir=self.folder, prefix="gen-"))
+        documents = "".join(
+            json.dumps({"id": d.id, "title": d.title, "source": d.source, "text": d.text}, ensure_ascii=False) + "\n"
+            for d in data.documents.values()
+        )
+        chunks = "".join(
+            json.dumps({"id": i, "document_id": c.document_id, "start": c.start, "end": c.end}) + "\n"
+            for i, c in sorted(data.chunks.items())
+        )
+        (generation / "documents.jsonl").write_text(documents, encoding="utf-8")
+        (generation / "chunks.jsonl").write_text(chunks, encoding="utf-8")
+        data.vectors.write(str(generation / "vectors.faiss"))
+        (generation / "manifest.json").write_text(json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8")
+        for path in generation.iterdir():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+        _atomic_write_text(self.folder / POINTER, generation.name + "\n")
+        for old in self.folder.glob("gen-*"):
+            if old != generation and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,94 @@
+"""What answering works with: passages in, cited answers out, and the seam every answerer fits."""
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from index.sentences import sentence_around, sentence_spans
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: `text == document_text[start:end]`."""
+
+    document_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    score: float
+    dense_score: float = 0.0
+    lexical_score: float = 0.0
+
+
+@dataclass(frozen=True)
+class Context:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An exact span of a document: `text == document_text[start:end]`, with the sentence(s) around it."""
+
+    text: str
+    document_id: str
+    title: str
+    start: int
+    end: int
+    score: float
+    context: Context
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    answer: Answer | None
+    alternatives: list[Answer] = field(default_factory=list)
+    reason: str | None = None
+
+
+class Answerer(Protocol):
+    name: str
+
+    def answer(self, question: str, passages: list[Passage]) -> AnswerResult:
+        """The best span in the passages, or answer=None with a reason."""
+        ...
+
+
+def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
+    """An Answer for `passage.text[start:end]`, in document offsets, with the enclosing sentence as context."""
+    if not 0 <= start < end <= len(passage.text):
+        raise ValueError(f"span [{start}:{end}] is outside a passage of {len(passage.text)} characters")
+    # Trim whitespace and stray punctuation that a tokenizer's offsets can leave at the edges.
+    text = passage.text
+    while start < end and (text[start].isspace() or text[start] in ",;:"):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
+        end -= 1
+    if start == end:
+        raise ValueError("span is only whitespace or punctuation")
+    context_start, context_end = sentence_around(sentence_spans(text), start, end)
+    return Answer(
+        text=text[start:end],
+        document_id=passage.document_id,
+        title=passage.title,
+        start=passage.start + start,
+        end=passage.start + end,
+        score=score,
+        context=Context(text[context_start:context_end], passage.start + context_start, passage.start + context_end),
+    )
+
+
+def distinct(answers: list[Answer]) -> list[Answer]:
+    """Drop answers that repeat a better one: the same document span (overlapping chunks) or the same words."""
+    kept: list[Answer] = []
+    for answer in answers:
+        words = " ".join(answer.text.lower().split())
+        if any(
+            (k.document_id == answer.document_id and k.start < answer.end and answer.start < k.end)
+            or " ".join(k.text.lower().split()) == words
+            for k in kept
+        ):
+            continue
+        kept.append(answer)
+    return kept

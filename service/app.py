@@ -1,0 +1,59 @@
+"""The FastAPI application factory: models load once, in the lifespan."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from service.errors import ServiceError
+from service.pipeline import QAPipeline
+from service.routes import router
+from service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, pipeline: QAPipeline | None = None) -> FastAPI:
+    """The app; pass `pipeline` to serve a ready-made one (tests hand in fakes), else it loads from `settings`."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if pipeline is None:
+            from service.runtime import load_pipeline
+
+            app.state.pipeline = load_pipeline(settings)
+        else:
+            app.state.pipeline = pipeline
+        yield
+        app.state.pipeline = None
+
+    app = FastAPI(
+        title="Cited QA",
+        summary="Answers from news articles with exact, cited spans",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.pipeline = None
+    app.include_router(router)
+    app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    return app
+
+
+async def _service_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ServiceError)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    """422 with one readable sentence per problem, e.g. "question: the question is empty; ..."."""
+    assert isinstance(error, RequestValidationError)
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"] if part != "body") or "body"
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append({"field": where, "message": message})
+    detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
+    return JSONResponse({"detail": detail, "errors": problems}, status_code=422)

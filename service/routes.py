@@ -1,0 +1,54 @@
+"""The question-answering and document routes."""
+
+from fastapi import APIRouter
+
+from service.deps import PipelineDep, SettingsDep
+from service.errors import NotFound
+from service.schemas import AskRequest, AskResponse, DocumentDetail, DocumentSummary, ErrorResponse, HealthResponse
+
+router = APIRouter()
+
+
+@router.post("/ask", responses={422: {"model": ErrorResponse}})
+def ask_question(request: AskRequest, pipeline: PipelineDep) -> AskResponse:
+    """Answer a question with an exact, cited span of an article, or null with a reason when the articles don't say."""
+    return AskResponse.of(pipeline.ask(request.question, request.top_k))
+
+
+@router.get("/documents")
+def list_documents(pipeline: PipelineDep) -> list[DocumentSummary]:
+    """The indexed documents."""
+    return [
+        DocumentSummary(
+            id=d.id, title=d.title, source=d.source, length=len(d.text), chunks=pipeline.chunk_counts.get(d.id, 0)
+        )
+        for d in pipeline.documents.values()
+    ]
+
+
+@router.get("/documents/{document_id}", responses={404: {"model": ErrorResponse}})
+def get_document(document_id: str, pipeline: PipelineDep) -> DocumentDetail:
+    """One document with its full text, so a client can highlight an answer by its offsets."""
+    document = pipeline.documents.get(document_id)
+    if document is None:
+        raise NotFound(f"no document with id {document_id!r}; GET /documents lists them")
+    return DocumentDetail(
+        id=document.id,
+        title=document.title,
+        source=document.source,
+        length=len(document.text),
+        chunks=pipeline.chunk_counts.get(document.id, 0),
+        text=document.text,
+    )
+
+
+@router.get("/health")
+def health(pipeline: PipelineDep, settings: SettingsDep) -> HealthResponse:
+    """Readiness, corpus size and the models in use."""
+    return HealthResponse(
+        ready=True,
+        documents=len(pipeline.documents),
+        chunks=sum(pipeline.chunk_counts.values()),
+        embedding_model=settings.embedding_model,
+        answerer=pipeline.answerer.name,
+    )

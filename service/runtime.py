@@ -1,0 +1,57 @@
+"""Putting the parts together from Settings: open (or build) the index, load the models, return a pipeline."""
+
+import logging
+import os
+from collections import Counter
+
+from index.builder import IndexBuilder
+from index.embedding import SentenceEmbedder
+from index.search import HybridRetriever
+from index.store import IndexStore
+from service.answers import Answerer
+from service.pipeline import QAPipeline
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def make_builder(settings: Settings, embedder: SentenceEmbedder | None = None, progress: bool = False) -> IndexBuilder:
+    embedder = embedder or SentenceEmbedder(settings.embedding_model)
+    return IndexBuilder(IndexStore(settings.index_dir), embedder, settings.chunking, progress=progress)
+
+
+def ensure_index(settings: Settings, embedder: SentenceEmbedder, progress: bool = False) -> IndexStore:
+    """Build the index from the configured corpus when none exists; rebuild it when its model or chunking differ."""
+    builder = make_builder(settings, embedder, progress)
+    store = builder.store
+    if not store.exists():
+        log.info("no index in %s: building it from %s", settings.index_dir, ", ".join(map(str, settings.corpus)))
+        builder.build(settings.corpus)
+        return store
+    reason = store.read_manifest().mismatch(settings.embedding_model, settings.chunking)
+    if reason:
+        # The store keeps every document's text, so a settings change is fixed by re-embedding, not by asking the user.
+        log.warning("index in %s was %s: rebuilding it from its stored documents", settings.index_dir, reason)
+        builder.rebuild()
+    return store
+
+
+def load_answerer(settings: Settings) -> Answerer:
+    if settings.answerer == "pattern":
+        from service.pattern_answerer import PatternAnswerer
+
+        return PatternAnswerer()
+    from service.reader_answerer import ReaderAnswerer
+
+    return ReaderAnswerer.from_dir(settings.reader_model)
+
+
+def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
+    """Everything loaded once, ready to answer."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    embedder = SentenceEmbedder(settings.embedding_model).load()
+    store = ensure_index(settings, embedder, progress)
+    data = store.load()
+    retriever = HybridRetriever(data, embedder)
+    chunk_counts = Counter(chunk.document_id for chunk in data.chunks.values())
+    return QAPipeline(retriever, load_answerer(settings), data.documents, settings.top_k, chunk_counts)

@@ -1,0 +1,123 @@
+"""Pydantic models at the HTTP edge; the core works with the frozen dataclasses in service.answers."""
+
+from pydantic import BaseModel, Field, field_validator
+
+from service.answers import Answer, Passage
+from service.pipeline import AskResult
+
+MAX_QUESTION_CHARS = 1000
+
+
+class AskRequest(BaseModel):
+    question: str = Field(description="The question, in plain words", examples=["How much of Scale did Meta buy?"])
+    top_k: int | None = Field(
+        None, ge=1, le=50, description="Passages to retrieve (1-50); the server default if omitted"
+    )
+
+    @field_validator("question")
+    @classmethod
+    def question_has_words(cls, question: str) -> str:
+        question = question.strip()
+        if not question:
+            raise ValueError("the question is empty; type a question such as 'Who founded Scale AI?'")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ValueError(f"the question is {len(question)} characters; keep it to {MAX_QUESTION_CHARS}")
+        return question
+
+
+class ContextOut(BaseModel):
+    text: str
+    start: int
+    end: int
+
+
+class AnswerOut(BaseModel):
+    text: str = Field(description="Exactly document_text[start:end]")
+    document_id: str
+    title: str
+    start: int
+    end: int
+    score: float = Field(ge=0, le=1, description="Confidence in [0, 1]")
+    context: ContextOut = Field(description="The sentence around the answer, with its own document offsets")
+
+    @classmethod
+    def of(cls, answer: Answer) -> "AnswerOut":
+        context = ContextOut(text=answer.context.text, start=answer.context.start, end=answer.context.end)
+        return cls(
+            text=answer.text,
+            document_id=answer.document_id,
+            title=answer.title,
+            start=answer.start,
+            end=answer.end,
+            score=round(min(1.0, max(0.0, answer.score)), 4),
+            context=context,
+        )
+
+
+class PassageOut(BaseModel):
+    document_id: str
+    title: str
+    start: int
+    end: int
+    text: str
+    score: float = Field(description="Reciprocal-rank fusion of the dense and BM25 ranks")
+    dense_score: float = Field(description="Cosine similarity to the question")
+    lexical_score: float = Field(description="BM25 score")
+
+    @classmethod
+    def of(cls, passage: Passage) -> "PassageOut":
+        return cls(
+            document_id=passage.document_id,
+            title=passage.title,
+            start=passage.start,
+            end=passage.end,
+            text=passage.text,
+            score=round(passage.score, 6),
+            dense_score=round(passage.dense_score, 6),
+            lexical_score=round(passage.lexical_score, 6),
+        )
+
+
+class AskResponse(BaseModel):
+    question: str
+    answer: AnswerOut | None = Field(description="null when the articles don't hold the answer")
+    reason: str | None = Field(description="Why there is no answer (null when there is one)")
+    alternatives: list[AnswerOut]
+    passages: list[PassageOut]
+    took_ms: float
+
+    @classmethod
+    def of(cls, asked: AskResult) -> "AskResponse":
+        result = asked.result
+        return cls(
+            question=asked.question,
+            answer=AnswerOut.of(result.answer) if result.answer else None,
+            reason=None if result.answer else (result.reason or "The articles don't say."),
+            alternatives=[AnswerOut.of(a) for a in result.alternatives],
+            passages=[PassageOut.of(p) for p in asked.passages],
+            took_ms=round(asked.took_ms, 1),
+        )
+
+
+class DocumentSummary(BaseModel):
+    id: str
+    title: str
+    source: str
+    length: int = Field(description="Characters of text")
+    chunks: int
+
+
+class DocumentDetail(DocumentSummary):
+    text: str = Field(description="The full text that answer offsets index into")
+
+
+class HealthResponse(BaseModel):
+    ready: bool
+    documents: int
+    chunks: int
+    embedding_model: str
+    answerer: str
+
+
+class ErrorResponse(BaseModel):
+    detail: str

@@ -1,0 +1,32 @@
+"""All settings in one place; environment variables with the QA_ prefix override the defaults."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.chunking import ChunkingSettings
+from index.documents import BUNDLED_CORPUS
+from index.embedding import DEFAULT_MODEL
+
+READER_MODEL_DIR = Path(__file__).parent / "reader_model"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QA_", frozen=True)
+
+    index_dir: Path = Field(Path("var/index"), description="Where the index lives on disk")
+    corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
+    embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
+    answerer: Literal["reader", "pattern"] = Field("reader", description="reader: the trained model; pattern: no model")
+    reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
+    chunk_max_tokens: int = Field(96, ge=16, le=400)
+    chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    max_question_chars: int = Field(1000, ge=1)
+    chat_history_messages: int = Field(12, ge=1, le=100, description="Messages of a chat kept for resolving follow-ups")
+
+    @property
+    def chunking(self) -> ChunkingSettings:
+        return ChunkingSettings(self.chunk_max_tokens, self.chunk_overlap_sentences)

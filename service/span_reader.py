@@ -1,0 +1,116 @@
+"""The trained span reader: a BERT-style question-answering model run over passages in one batched pass."""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
+
+from service.spans import best_token_spans
+
+READER_CONFIG = "reader_config.json"
+
+
+@dataclass(frozen=True)
+class PassageSpan:
+    passage: int
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class ReaderOutput:
+    spans: list[PassageSpan]
+    null_score: float
+
+    def margin(self) -> float:
+        """How far the best span beats the no-answer score (negative: the model prefers no answer)."""
+        return (self.spans[0].score - self.null_score) if self.spans else float("-inf")
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    max_length: int = 256
+    stride: int = 96
+    max_answer_tokens: int = 30
+    null_threshold: float = 0.0
+
+    @classmethod
+    def read(cls, folder: Path) -> "ReaderConfig":
+        path = Path(folder) / READER_CONFIG
+        if not path.exists():
+            return cls()
+        values = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
+
+
+class SpanReader:
+    """Scores every span of every passage of a question with one forward pass."""
+
+    def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerFast, config: ReaderConfig) -> None:
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.config = config
+
+    @classmethod
+    def from_dir(cls, folder: Path) -> "SpanReader":
+        folder = Path(folder)
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"no reader model in {folder} (expected config.json and model.safetensors)")
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
+        return cls(model, tokenizer, ReaderConfig.read(folder))
+
+    def read(self, question: str, passages: list[str]) -> ReaderOutput:
+        """The best spans (character offsets inside their passage) and the no-answer score."""
+        return self.read_batch([(question, passages)])[0]
+
+    def read_batch(self, items: list[tuple[str, list[str]]]) -> list[ReaderOutput]:
+        """`read` for several questions at once (used by training and evaluation)."""
+        owners = [(item, passage) for item, (_, passages) in enumerate(items) for passage in range(len(passages))]
+        if not owners:
+            return [ReaderOutput([], float("inf")) for _ in items]
+        encoding = self.tokenizer(
+            [items[item][0] for item, _ in owners],
+            [items[item][1][passage] for item, passage in owners],
+            truncation="only_second",
+            max_length=self.config.max_length,
+            stride=self.config.stride,
+            return_overflowing_tokens=True,
+            return_offsets_mapping=True,
+            padding=True,
+            return_tensors="pt",
+        )
+        window_owner = encoding.pop("overflow_to_sample_mapping").tolist()
+        offsets = encoding.pop("offset_mapping").numpy()
+        context_mask = np.array(
+            [[sequence_id == 1 for sequence_id in encoding.sequence_ids(window)] for window in range(len(window_owner))]
+        )
+        with torch.inference_mode():
+            logits = self.model(**encoding)
+        start_logits = logits.start_logits.float().numpy()
+        end_logits = logits.end_logits.float().numpy()
+        outputs = []
+        for item in range(len(items)):
+            windows = [window for window, owner in enumerate(window_owner) if owners[owner][0] == item]
+            if not windows:
+                outputs.append(ReaderOutput([], float("inf")))
+                continue
+            token_spans = best_token_spans(
+                start_logits[windows], end_logits[windows], context_mask[windows], self.config.max_answer_tokens
+            )
+            spans = [
+                PassageSpan(
+                    passage=owners[window_owner[windows[span.window]]][1],
+                    start=int(offsets[windows[span.window], span.start_token, 0]),
+                    end=int(offsets[windows[span.window], span.end_token, 1]),
+                    score=span.score,
+                )
+                for span in token_spans
+            ]
+            null = float(np.min(start_logits[windows, 0] + end_logits[windows, 0]))
+            outputs.append(ReaderOutput(spans, null))
+        return outputs
