@@ -95,9 +95,12 @@ def _titles_for(folder: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        titles = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as error:
         raise DocumentError(f"{path}: not a JSON object of file name to title ({error})") from None
+    if not isinstance(titles, dict) or not all(isinstance(title, str) for title in titles.values()):
+        raise DocumentError(f"{path}: not a JSON object of file name to title")
+    return titles
 
 
 class _TextExtractor(HTMLParser):

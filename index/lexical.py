@@ -1,8 +1,12 @@
 """BM25 over chunk texts with bm25s (English stop words, Snowball stemming)."""
 
+import logging
+
 import bm25s
 import numpy as np
 import Stemmer
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its logger to DEBUG on import
 
 
 class LexicalIndex:

@@ -17,15 +17,14 @@ def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     cursor = 0
     for piece in _segmenter().segment(text):
         # pysbd's own offsets can drift on repeated sentences; find each piece from where the last one ended.
-        start = text.find(piece.sent, cursor)
+        sentence = piece.sent.strip()
+        start = text.find(sentence, cursor) if sentence else -1
         if start < 0:
             continue
-        end = start + len(piece.sent)
-        cursor = end
-        for line in _split_lines(text, start, end):
-            spans.append(line)
-    if not spans and text.strip():
-        spans = list(_split_lines(text, 0, len(text)))
+        spans.extend(_split_lines(text, cursor, start))  # text pysbd skipped (it can drop a piece)
+        cursor = start + len(sentence)
+        spans.extend(_split_lines(text, start, cursor))
+    spans.extend(_split_lines(text, cursor, len(text)))  # and text it dropped at the end
     return tuple(spans)
 
 

@@ -95,15 +95,18 @@ class IndexStore:
         return self.folder / name
 
     def read_manifest(self) -> Manifest:
-        path = self._current() / "manifest.json"
+        return self._read_manifest(self._current())
+
+    def _read_manifest(self, generation: Path) -> Manifest:
+        path = generation / "manifest.json"
         try:
             return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise IndexUnavailable(f"{path}: unreadable manifest ({error}); rebuild with `qa index build`") from None
 
     def load(self) -> IndexData:
-        manifest = self.read_manifest()
-        generation = self._current()
+        generation = self._current()  # once: a save may switch CURRENT while this reads
+        manifest = self._read_manifest(generation)
         try:
             documents = {}
             for line in (generation / "documents.jsonl").read_text(encoding="utf-8").splitlines():
@@ -128,6 +131,7 @@ class IndexStore:
     def save(self, data: IndexData) -> None:
         """Write a new generation, switch `CURRENT` to it, then remove older generations."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        previous = self._current() if self.exists() else None
         generation = Path(tempfile.mkdtemp(dir=self.folder, prefix="gen-"))
         documents = "".join(
             json.dumps({"id": d.id, "title": d.title, "source": d.source, "text": d.text}, ensure_ascii=False) + "\n"
@@ -146,5 +150,5 @@ class IndexStore:
                 os.fsync(handle.fileno())
         _atomic_write_text(self.folder / POINTER, generation.name + "\n")
         for old in self.folder.glob("gen-*"):
-            if old != generation and old.is_dir():
+            if old not in (generation, previous) and old.is_dir():  # a reader may still be in `previous`
                 shutil.rmtree(old, ignore_errors=True)

@@ -1,12 +1,15 @@
 """The FastAPI application factory: models load once, in the lifespan."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 
+from service.chat_routes import STATIC_DIR
+from service.chat_routes import router as chat_router
 from service.errors import ServiceError
 from service.pipeline import QAPipeline
 from service.routes import router
@@ -37,9 +40,28 @@ def create_app(settings: Settings | None = None, pipeline: QAPipeline | None = N
     app.state.settings = settings
     app.state.pipeline = None
     app.include_router(router)
+    app.include_router(chat_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.middleware("http")(_add_security_headers)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     return app
+
+
+# The page's scripts and styles are files under /static: no inline code, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self';"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+async def _add_security_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    response = await call_next(request)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if not request.url.path.startswith(("/docs", "/redoc")):  # FastAPI's API docs load Swagger UI from a CDN
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    return response
 
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:

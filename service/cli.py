@@ -13,8 +13,8 @@ from index.documents import DocumentError
 from index.store import IndexUnavailable
 from service.settings import Settings
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,5 +13,9 @@ class NotFound(ServiceError):
     status_code = 404
 
 
+class InvalidRequest(ServiceError):
+    status_code = 422
+
+
 class NotReady(ServiceError):
     status_code = 503

@@ -8,8 +8,18 @@ GOLD = ROOT / "eval" / "gold.jsonl"
 CORPUS = ROOT / "index" / "corpus"
 
 KINDS = {
-    "percentage", "money", "count", "date", "person", "organisation", "unit",
-    "reason", "role", "other", "unanswerable", "followup",
+    "percentage",
+    "money",
+    "count",
+    "date",
+    "person",
+    "organisation",
+    "unit",
+    "reason",
+    "role",
+    "other",
+    "unanswerable",
+    "followup",
 }
 
 

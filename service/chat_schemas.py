@@ -1,0 +1,71 @@
+"""Pydantic models for POST /chat: a conversation in, the /ask response plus the resolved question out."""
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+
+from service.followup import Resolution, Turn
+from service.pipeline import AskResult
+from service.schemas import MAX_QUESTION_CHARS, AskResponse
+
+
+def check_content(content: str) -> str:
+    """The message stripped; empty or overlong content is refused with a sentence saying why."""
+    content = content.strip()
+    if not content:
+        raise ValueError("the message is empty; type a question such as 'Who founded Scale AI?'")
+    if len(content) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the message is {len(content)} characters; keep it to {MAX_QUESTION_CHARS}")
+    return content
+
+
+MessageText = Annotated[str, AfterValidator(check_content)]
+
+
+def check_conversation(turns: list[Turn]) -> None:
+    """A conversation must have messages and end with the user's question."""
+    if not turns:
+        raise ValueError("the conversation has no messages; send at least one user message")
+    if turns[-1].role != "user":
+        raise ValueError(f"the last message is from the {turns[-1].role}; it must be the user's question")
+
+
+class ChatMessage(BaseModel):
+    role: Literal["user", "assistant"] = Field(description="Who wrote the message")
+    content: MessageText = Field(description=f"The message text, at most {MAX_QUESTION_CHARS} characters")
+
+
+class ChatRequest(BaseModel):
+    messages: list[ChatMessage] = Field(
+        description="The conversation so far, oldest first; the last message is the user's question",
+        examples=[
+            [
+                {"role": "user", "content": "Who founded Scale AI?"},
+                {"role": "assistant", "content": "Alexandr Wang"},
+                {"role": "user", "content": "Which unit did he join at Meta?"},
+            ]
+        ],
+    )
+    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (1-50); the server default")
+
+    @field_validator("messages")
+    @classmethod
+    def ends_with_user(cls, messages: list[ChatMessage]) -> list[ChatMessage]:
+        check_conversation([Turn(m.role, m.content) for m in messages])
+        return messages
+
+    def turns(self, limit: int) -> list[Turn]:
+        """The last `limit` messages: older ones are not used for resolving follow-ups."""
+        return [Turn(m.role, m.content) for m in self.messages[-limit:]]
+
+
+class ChatResponse(AskResponse):
+    resolved_question: str = Field(description="The last user message rewritten to stand alone; what was answered")
+    resolution: str | None = Field(
+        description="How a follow-up was resolved, e.g. \"'he' -> 'Alexandr Wang' (answer to turn 1)\"; null if not"
+    )
+
+    @classmethod
+    def of_chat(cls, asked: AskResult, resolution: Resolution) -> "ChatResponse":
+        fields = AskResponse.of(asked).model_dump() | {"question": resolution.original}
+        return cls(**fields, resolved_question=resolution.question, resolution=resolution.note)

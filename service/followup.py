@@ -1,0 +1,236 @@
+"""Follow-up questions made to stand alone, extractively: pronouns and ellipses filled from earlier turns, no model."""
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from service.mentions import AUXILIARIES, FUNCTION_WORDS, PREPOSITIONS, WH_WORDS, mentions
+
+PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
+EXPLETIVE_IT = re.compile(
+    r"\bit(?:\s+\w+){0,2}\s+(?:reported|said|announced|claimed|expected|known|believed|likely|true|possible)\b", re.I
+)
+LEADING_CONJUNCTION = re.compile(r"^(?:and|but|so|also|then)\s*,?\s+", re.IGNORECASE)
+ELLIPSIS = re.compile(r"^(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+|and\s+)(?P<rest>.+)$", re.IGNORECASE)
+FRAGMENT = re.compile(
+    r"^(?:(?:in|on|at|for|from|with|by|to|since|until|during|after|before)\s+)?"
+    r"(?:(?:which|what|whose)(?:\s+[\w-]+){0,3}|how(?:\s+(?:much|many|long|often|big|old))?|why|when|where|who)$",
+    re.IGNORECASE,
+)
+WH_SUBJECT = re.compile(
+    r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
+    re.IGNORECASE,
+)
+ABSTENTIONS = ("the articles don't say", "the articles do not say", "no answer", "i don't know", "i do not know")
+
+
+@dataclass(frozen=True)
+class Turn:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    question: str
+    original: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Exchange:
+    number: int
+    question: str
+    answer: str | None = None
+
+
+def resolve_followup(messages: Sequence[Turn]) -> Resolution:
+    """The last user message rewritten to stand alone, using earlier user questions and the answers after them."""
+    exchanges: list[Exchange] = []
+    resolution: Resolution | None = None
+    for turn in messages:
+        if turn.role == "user":
+            resolution = _resolve(turn.content.strip(), exchanges)
+            exchanges.append(Exchange(len(exchanges) + 1, resolution.question))
+        elif turn.role == "assistant" and exchanges:
+            exchanges[-1] = replace(exchanges[-1], answer=answer_text(turn.content))
+    if resolution is None:
+        raise ValueError("no user message to resolve")
+    return resolution
+
+
+def answer_text(content: str) -> str | None:
+    """The answer an assistant turn starts with, without its citation; None for an abstention."""
+    first = content.strip().split("\n", 1)[0]
+    first = re.split(r" — | \[", first, maxsplit=1)[0].strip().rstrip(".")
+    if not first or first.lower().startswith(ABSTENTIONS):
+        return None
+    return first
+
+
+def _resolve(question: str, exchanges: list[Exchange]) -> Resolution:
+    unchanged = Resolution(question, question, None)
+    if not exchanges or not question:
+        return unchanged
+    previous = exchanges[-1]
+    body = " ".join(question.split()).rstrip("?.! ")
+    rewritten = _substitute(body, previous) or _graft(body, previous) or _replace_references(body, exchanges)
+    if rewritten is None:
+        return unchanged
+    text, note = rewritten
+    return Resolution(text[:1].upper() + text[1:].rstrip("?.! ") + "?", question, note)
+
+
+def _substitute(body: str, previous: Exchange) -> tuple[str, str] | None:
+    """'And OpenAI?', 'What about xAI?', 'and in 2020?': the previous question with the new mention swapped in."""
+    match = ELLIPSIS.match(body)
+    rest = match.group("rest") if match else body
+    words = rest.split()
+    if not words or len(words) > 6 or words[0].lower() in WH_WORDS | AUXILIARIES or PRONOUN.fullmatch(words[0]):
+        return None
+    new = mentions(rest)
+    if not new or (match is None and new[0].text != rest):
+        return None
+    mention, asked = new[0], previous.question.rstrip("?.! ")
+    targets = [m for m in mentions(asked) if m.category == mention.category and m.text != mention.text]
+    where = f"question {previous.number}"
+    if targets:
+        target = max(targets, key=lambda m: (m.kind == mention.kind, m.subject, m.start))
+        text = asked[: target.start] + mention.text + asked[target.end :]
+        return text, f"'{target.text}' -> '{mention.text}' in {where} (elliptical follow-up)"
+    if words[0].lower() in PREPOSITIONS:
+        return f"{asked} {rest}", f"'{rest}' added to {where} (elliptical follow-up)"
+    return None
+
+
+def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
+    """'Why?', 'In which funding round?': the fragment takes the place of the previous question's wh-phrase."""
+    fragment = LEADING_CONJUNCTION.sub("", body)
+    if not FRAGMENT.match(fragment) or set(fragment.lower().split()[1:]) & (AUXILIARIES | {"it", "he", "she", "they"}):
+        return None
+    words = previous.question.rstrip("?.! ").split()
+    verb = next((i for i, w in enumerate(words[1:], 1) if w.lower() in AUXILIARIES), None)
+    if not words or words[0].lower() not in WH_WORDS or verb is None or verb + 1 >= len(words):
+        return None
+    after = words[verb + 1]
+    fragment = fragment[:1].upper() + fragment[1:]
+    where = f"question {previous.number}"
+    if after[:1].isupper() or after[:1].isdigit() or after.lower() in FUNCTION_WORDS:
+        return " ".join([fragment, *words[verb:]]), f"'{body}?' completed from {where}"
+    if previous.answer is None:
+        return None  # the wh-phrase was the subject; without its answer there is nothing to put there
+    text = " ".join([fragment, words[verb], previous.answer, *words[verb + 1 :]])
+    return text, f"'{body}?' completed from {where} and its answer '{previous.answer}'"
+
+
+def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str] | None:
+    """Pronouns, and 'that company' after 'Which company ...?', replaced by what they refer to."""
+    text = LEADING_CONJUNCTION.sub("", body)
+    own = mentions(text)
+    notes: list[str] = []
+    used: set[str] = set()
+    for match in reversed(list(PRONOUN.finditer(text))):
+        pronoun = match.group().lower()
+        if (pronoun == "it" and EXPLETIVE_IT.search(text)) or (pronoun == "there" and _existential(text, match)):
+            continue
+        possessive = pronoun in {"his", "its", "their"} or (pronoun == "her" and _before_noun(text, match.end()))
+        person = pronoun in {"he", "she", "him", "his", "her"}
+        if any(m.start < match.start() and (m.kind == "person" if person else m.subject) for m in own):
+            continue  # refers to a name in the same question
+        if possessive and _wh_subject_owns(text, pronoun):
+            continue
+        subject = match.start() == 0 or text[: match.start()].split()[-1].lower() in AUXILIARIES | WH_WORDS
+        found = _referent(pronoun, person, possessive, subject, exchanges, used)
+        if found is None:
+            continue
+        referent, source = found
+        used.add(referent)
+        replacement = _possessive(referent) if possessive else f"at {referent}" if pronoun == "there" else referent
+        text = text[: match.start()] + replacement + text[match.end() :]
+        notes.append(f"'{match.group()}' -> '{referent}' ({source})")
+    previous = exchanges[-1]
+    for match in re.finditer(r"\b(?:that|this|the same)\s+([a-z]+)", text, re.IGNORECASE):
+        asked = re.search(rf"\b(?:which|what)\s+{re.escape(match.group(1).rstrip('s'))}s?\b", previous.question, re.I)
+        if asked and previous.answer and not PRONOUN.fullmatch(match.group(1)):
+            text = text[: match.start()] + previous.answer + text[match.end() :]
+            notes.append(f"'{match.group()}' -> '{previous.answer}' (answer to turn {previous.number})")
+            break
+    return (text, "; ".join(reversed(notes))) if notes else None
+
+
+def _referent(
+    pronoun: str, person: bool, possessive: bool, subject: bool, exchanges: list[Exchange], used: set[str]
+) -> tuple[str, str] | None:
+    """The most recent fitting entity: a person for he/she, an organisation or thing for it/they/there."""
+    for exchange in reversed(exchanges):
+        candidates: list[tuple[str, str]] = []
+        if exchange.answer:
+            answer_mentions = mentions(exchange.answer)
+            where = f"answer to turn {exchange.number}"
+            if person:
+                candidates += [(m.text, where) for m in answer_mentions if m.kind == "person"]
+            else:
+                candidates += [(m.text, where) for m in answer_mentions if m.kind == "name"]
+                if pronoun == "it" and not possessive and _introduces_thing(exchange):
+                    candidates.append((re.sub(r"^(?:a|an)\s+", "the ", exchange.answer, flags=re.I), where))
+        asked = mentions(exchange.question)
+        where = f"turn {exchange.number} question"
+        if person:
+            candidates += [(m.text, where) for m in asked if m.kind == "person"]
+            if not any(c[1].startswith("answer") for c in candidates):  # no name answered: describe the person
+                candidates += [(d, where) for d in [_describe_who(exchange.question)] if d]
+        else:
+            names = sorted((m for m in asked if m.kind == "name"), key=lambda m: m.subject != subject)
+            candidates += [(m.text, where) for m in names]
+            if pronoun in {"they", "them", "their"}:
+                candidates += [(m.text, where) for m in asked if m.kind == "person"]
+        fresh = [c for c in candidates if c[0] not in used]
+        if fresh:
+            return fresh[0]
+    return None
+
+
+def _describe_who(question: str) -> str | None:
+    """'Who is OpenAI's CEO?' -> "OpenAI's CEO"; 'Who founded Scale AI?' -> 'the person who founded Scale AI'."""
+    match = re.match(
+        r"(?i)who\s+(?:(?:is|was)\s+(?P<described>.+)|(?P<rest>(?!(?:did|does|do)\b).+))$", question.rstrip("?.! ")
+    )
+    if not match:
+        return None
+    return match.group("described") or f"the person who {match.group('rest')}"
+
+
+def _introduces_thing(exchange: Exchange) -> bool:
+    """'What is Meta developing?' answered 'a 2-gigawatt data center': an indefinite noun phrase is a new 'it'."""
+    answer = exchange.answer or ""
+    asked_what = exchange.question.split()[0].lower() in {"what", "which"}
+    return (
+        asked_what
+        and bool(re.match(r"(?i)(?:a|an|the)\s+\S", answer))
+        and not any(m.kind == "person" for m in mentions(answer))
+    )
+
+
+def _wh_subject_owns(text: str, pronoun: str) -> bool:
+    """'Which company is phasing out its ...': a possessive agreeing with a wh-subject refers to it."""
+    match = WH_SUBJECT.match(text)
+    if not match:
+        return False
+    plural = (match.group(1) or "").lower().endswith("s") or match.group(2).lower() in {"are", "were", "have"}
+    return (pronoun == "their") == plural
+
+
+def _possessive(name: str) -> str:
+    return f"{name}'" if name.endswith("s") else f"{name}'s"
+
+
+def _before_noun(text: str, end: int) -> bool:
+    following = text[end:].split()
+    return bool(following) and following[0].lower() not in FUNCTION_WORDS | PREPOSITIONS
+
+
+def _existential(text: str, match: re.Match[str]) -> bool:
+    before = text[: match.start()].split()
+    after = text[match.end() :].split()
+    be = {"is", "are", "was", "were", "be", "been"}
+    return bool((before and before[-1].lower() in be) or (after and after[0].lower() in be))

@@ -1,0 +1,29 @@
+"""Shared fixtures: the tiny corpus on disk, the fake embedder, and the bundled articles indexed with it."""
+
+from pathlib import Path
+
+import pytest
+from fakes import TINY_CORPUS, FakeEmbedder, write_files
+
+from index.builder import IndexBuilder
+from index.chunking import ChunkingSettings
+from index.documents import BUNDLED_CORPUS
+from index.store import IndexStore
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    return write_files(tmp_path / "corpus", TINY_CORPUS)
+
+
+@pytest.fixture(scope="session")
+def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled articles indexed with the fake embedder and default chunking; tests load it, never save to it."""
+    folder = tmp_path_factory.mktemp("bundled-index")
+    IndexBuilder(IndexStore(folder), FakeEmbedder(), ChunkingSettings()).build([BUNDLED_CORPUS])
+    return folder

@@ -1,0 +1,154 @@
+"""Chunks are runs of whole sentences whose offsets point exactly into their document."""
+
+import itertools
+
+import pytest
+from hypothesis import Phase, example, given, settings
+from hypothesis import strategies as st
+
+from index.chunking import Chunk, ChunkingSettings, approximate_tokens, chunk_document
+from index.documents import BUNDLED_CORPUS, Document, load_documents
+from index.sentences import sentence_spans
+
+SETTINGS = [
+    ChunkingSettings(),
+    ChunkingSettings(16, 0),
+    ChunkingSettings(30, 2),
+    ChunkingSettings(20, 5),
+    ChunkingSettings(4, 0),  # about one sentence a chunk, so text between sentences must still be in one
+]
+
+LONG_SENTENCE = "This single sentence keeps going " + "and going " * 60 + "until it finally stops."
+AWKWARD_TEXTS = {
+    "no-final-period": "Meta took a 49% stake in Scale. Its founder joined Meta",
+    "blank-lines": "\n\nHeadline here\n\n\nFirst paragraph ends here.\n\n   \nSecond paragraph.\n\n\n",
+    "long-sentence": f"A short opener. {LONG_SENTENCE} A short closer.",
+    "only-a-long-sentence": LONG_SENTENCE,
+    "curly-quotes": "Scale said it received a “significant investment” from Meta. “It’s big,” said Wang. ‘Quite.’",
+    "single-word": "Scale",
+    "padded-word": "  \n Scale \n ",
+    "abbreviations": "Mr. Wang met Dr. Lee in the U.S. on Jan. 5. They spoke for 2.5 hours... Then left!",
+    "repeated-sentences": "It grew. It grew. It grew. It grew. Then it stopped. It grew.",
+    "list": "Key facts:\n- 49% stake\n- $10 billion\n1. First point\n2. Second point",
+    "crlf-leftovers": "One line.\r\nTwo line.\r\n",
+    "tabs-and-nbsp": "Tabbed\tsentence here.\u00a0Next sentence\u00a0follows. Done.",
+    # pysbd drops these pieces of text; they must still land in a chunk.
+    "punctuation-after-abbreviation": "He met Mr.?!",
+    "quote-after-amount-on-new-line": "Meta. Meta. \n $10.” Meta ",
+}
+
+
+def assert_well_formed(document: Document, chunks: list[Chunk], chunking: ChunkingSettings) -> None:
+    """Every property a chunk list promises, checked against the document text itself."""
+    text = document.text
+    spans = sentence_spans(text)
+    starts = {start for start, _ in spans}
+    ends = {end for _, end in spans}
+    assert chunks or not text.strip()
+    for chunk in chunks:
+        assert chunk.document_id == document.id
+        assert text[chunk.start : chunk.end] == chunk.text
+        assert chunk.start in starts and chunk.end in ends, "chunks begin and end on sentence boundaries"
+        inside = [span for span in spans if chunk.start <= span[0] and span[1] <= chunk.end]
+        assert approximate_tokens(chunk.text) <= chunking.max_tokens or len(inside) == 1
+    for start, end in spans:
+        assert any(c.start <= start and end <= c.end for c in chunks), f"sentence {text[start:end]!r} in no chunk"
+    covered = set()
+    for chunk in chunks:
+        covered.update(range(chunk.start, chunk.end))
+    missing = [i for i, character in enumerate(text) if not character.isspace() and i not in covered]
+    assert not missing, f"text outside every chunk: {[text[i] for i in missing]}"
+    for before, after in itertools.pairwise(chunks):
+        assert before.start < after.start and before.end < after.end, "each chunk adds a new sentence"
+        shared = [span for span in spans if after.start <= span[0] and span[1] <= before.end]
+        assert len(shared) <= chunking.overlap_sentences
+    for chunk in chunks:
+        assert not any(o is not chunk and o.start <= chunk.start and chunk.end <= o.end for o in chunks)
+
+
+@pytest.mark.parametrize("chunking", SETTINGS, ids=str)
+@pytest.mark.parametrize("document", load_documents([BUNDLED_CORPUS]), ids=lambda d: d.id)
+def test_bundled_articles_chunk_cleanly(document: Document, chunking: ChunkingSettings) -> None:
+    chunks = chunk_document(document, chunking)
+
+    assert_well_formed(document, chunks, chunking)
+    assert len(chunks) > 1
+
+
+@pytest.mark.parametrize("chunking", SETTINGS, ids=str)
+@pytest.mark.parametrize("name", AWKWARD_TEXTS)
+def test_awkward_texts_chunk_cleanly(name: str, chunking: ChunkingSettings) -> None:
+    document = Document(name, name, f"{name}.txt", AWKWARD_TEXTS[name])
+
+    assert_well_formed(document, chunk_document(document, chunking), chunking)
+
+
+def test_sentence_longer_than_the_limit_stands_alone() -> None:
+    document = Document("long", "long", "long.txt", AWKWARD_TEXTS["long-sentence"])
+
+    chunks = chunk_document(document, ChunkingSettings(max_tokens=20, overlap_sentences=1))
+
+    assert [c.text for c in chunks] == ["A short opener.", LONG_SENTENCE, "A short closer."]
+
+
+def test_single_word_is_one_chunk() -> None:
+    document = Document("w", "w", "w.txt", "  \n Scale \n ")
+
+    assert chunk_document(document, ChunkingSettings()) == [Chunk("w", 4, 9, "Scale")]
+
+
+def test_overlap_repeats_the_last_sentence() -> None:
+    text = "One two three four. Five six seven eight. Nine ten eleven twelve. Thirteen fourteen fifteen."
+    document = Document("d", "d", "d.txt", text)
+
+    chunks = chunk_document(document, ChunkingSettings(max_tokens=12, overlap_sentences=1))
+
+    assert [c.text for c in chunks] == [
+        "One two three four. Five six seven eight.",
+        "Five six seven eight. Nine ten eleven twelve.",
+        "Nine ten eleven twelve. Thirteen fourteen fifteen.",
+    ]
+
+
+def test_custom_token_counter_is_used() -> None:
+    document = Document("d", "d", "d.txt", "A b. C d. E f.")
+
+    chunks = chunk_document(document, ChunkingSettings(max_tokens=2, overlap_sentences=0), count_tokens=lambda _: 1)
+
+    assert [c.text for c in chunks] == ["A b. C d.", "E f."]
+
+
+WORDS = st.sampled_from(
+    [
+        *("Meta", "Scale", "AI", "data", "49%", "$10", "billion", "2016", "3.5", "stake", "founder", "Wang", "x"),
+        *("Mr.", "U.S.", "e.g.", "No.", "Dr.?!", "...", "?", "—", "“quoted”", "it’s", "don't", "(note)", "$10.”"),
+    ]
+)
+SENTENCES = st.builds(
+    lambda words, end: " ".join(words) + end,
+    st.lists(WORDS, min_size=1, max_size=8),
+    st.sampled_from([".", "?", "!", "", "…", ".”", "?!", ":"]),
+)
+SEPARATORS = st.sampled_from([" ", "  ", "\n", "\n\n", " \n ", "\t", "\n\n\n", ""])
+
+
+@st.composite
+def texts(draw: st.DrawFn) -> str:
+    sentences = draw(st.lists(SENTENCES, min_size=1, max_size=12))
+    text = draw(st.sampled_from(["", " ", "\n"]))
+    for sentence in sentences:
+        text += sentence + draw(SEPARATORS)
+    return text
+
+
+# Fixed seed for a repeatable suite; no shrinking, so a failure costs a second, not twenty (the text is printed as found).
+@settings(max_examples=150, deadline=None, database=None, derandomize=True, phases=[Phase.explicit, Phase.generate])
+@given(
+    text=texts(),
+    chunking=st.builds(ChunkingSettings, st.integers(4, 60), st.integers(0, 3)),
+)
+@example(text="Meta. Meta. Meta. Mr.?!\n", chunking=ChunkingSettings(4, 0))
+def test_chunk_offsets_round_trip_on_random_texts(text: str, chunking: ChunkingSettings) -> None:
+    document = Document("random", "random", "random.txt", text)
+
+    assert_well_formed(document, chunk_document(document, chunking), chunking)

@@ -1,0 +1,133 @@
+"""The `qa` command, run in-process with the index in a temporary folder and the fake models."""
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from fakes import FakeAnswerer, FakeEmbedder, write_files
+
+import service.runtime
+from index.store import IndexStore
+from service.cli import main
+
+
+@pytest.fixture
+def index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "index"
+    monkeypatch.setenv("QA_INDEX_DIR", str(folder))
+    monkeypatch.setenv("QA_EMBEDDING_MODEL", "fake")
+    monkeypatch.setattr(service.runtime, "SentenceEmbedder", FakeEmbedder)
+    monkeypatch.setattr(service.runtime, "load_answerer", lambda settings: FakeAnswerer())
+    return folder
+
+
+def one_line(text: str) -> str:
+    """Rich wraps long lines to the terminal width; undo that before matching."""
+    return " ".join(text.split())
+
+
+def test_index_build_then_list(index_dir: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+
+    chunks = len(IndexStore(index_dir).load().chunks)
+    assert capsys.readouterr().out == f"added 3, replaced 0, unchanged 0; {chunks} chunks embedded\n"
+
+    assert main(["-q", "index", "list"]) == 0
+
+    listing = capsys.readouterr().out
+    for row in ("comet", "Comet sighting", "comet.html"), ("orchard", "Orchard notes", "orchard.md"):
+        assert any(all(cell in line for cell in row) for line in listing.splitlines()), listing
+
+
+def test_index_add_reports_added_then_unchanged(
+    index_dir: Path, tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    main(["-q", "index", "build", str(tiny_corpus)])
+    article = write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated 12 metres last year."})
+    capsys.readouterr()
+
+    assert main(["-q", "index", "add", str(article)]) == 0
+    assert capsys.readouterr().out == "added 1, replaced 0, unchanged 0; 1 chunks embedded\n"
+    assert main(["-q", "index", "add", str(article), str(tiny_corpus)]) == 0
+    assert capsys.readouterr().out == "added 0, replaced 0, unchanged 4; 0 chunks embedded\n"
+
+
+def test_index_add_of_an_unsupported_file_exits_2_naming_it(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scan = write_files(tmp_path, {"scan.pdf": b"%PDF-1.7"}) / "scan.pdf"
+
+    assert main(["-q", "index", "add", str(scan)]) == 2
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert one_line(captured.err).startswith(f"error: {scan}: unsupported file type '.pdf'")
+    assert not index_dir.exists()
+
+
+def test_index_list_without_an_index_says_how_to_build_one(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "index", "list"]) == 2
+
+    assert one_line(capsys.readouterr().err) == f"error: no index in {index_dir}; build one with `qa index build`"
+
+
+def test_ask_prints_the_response_as_json(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # No index yet: `ask` builds one from the configured corpus (the bundled articles) first.
+    assert main(["-q", "ask", "--json", "--top-k", "3", "How many H100 chips does Meta have?"]) == 0
+
+    body = json.loads(capsys.readouterr().out)
+    documents = IndexStore(index_dir).load().documents
+    answer = body["answer"]
+    assert body["question"] == "How many H100 chips does Meta have?"
+    assert len(body["passages"]) == 3
+    assert documents[answer["document_id"]].text[answer["start"] : answer["end"]] == answer["text"]
+
+
+def test_ask_prints_the_answer_in_its_sentence(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    question = "How many H100 chips does Meta have?"
+    main(["-q", "ask", "--json", question])
+    answer = json.loads(capsys.readouterr().out)["answer"]
+
+    assert main(["-q", "ask", question]) == 0
+
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{answer['text']}  (confidence {answer['score']:.2f})"
+    assert f"{answer['document_id']} [{answer['start']}:{answer['end']}]" in one_line(out)
+    assert f"“{one_line(answer['context']['text'])}”" in one_line(out)
+
+
+def test_error_naming_a_long_path_keeps_the_path_on_one_line(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "quarterly-reports-from-the-finance-team" / "second-half-of-the-year-drafts"
+    scan = write_files(folder, {"board-meeting-minutes-scan.pdf": b"%PDF-1.7"}) / "board-meeting-minutes-scan.pdf"
+
+    assert main(["-q", "index", "add", str(scan)]) == 2
+
+    # A wrapped path can't be copied or grepped; errors go to logs and scripts as much as to terminals.
+    assert str(scan) in capsys.readouterr().err
+
+
+def test_quiet_keeps_debug_and_info_lines_off_stderr(
+    index_dir: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    root.handlers.clear()  # pytest's capture handlers would keep main()'s logging.basicConfig from running
+    try:
+        code = main(["-q", "ask", "--json", "How many H100 chips does Meta have?"])
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+    assert code == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_ask_with_an_empty_question_exits_2(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "ask", "   "]) == 2
+
+    assert "the question is empty" in one_line(capsys.readouterr().err)

@@ -1,0 +1,153 @@
+"""Loading .txt, .md and .html files as documents, and refusing what cannot be loaded."""
+
+import json
+from pathlib import Path
+
+import pytest
+from fakes import TINY_CORPUS, write_files
+
+from index.documents import BUNDLED_CORPUS, Document, DocumentError, load_document, load_documents
+
+
+def test_text_file_loads_as_written(tmp_path: Path) -> None:
+    text = "Scale AI was founded in 2016.\nIt labels data for AI labs.\n"
+    path = write_files(tmp_path, {"scale notes.txt": text}) / "scale notes.txt"
+
+    assert load_document(path) == Document(
+        id="scale-notes", title="Scale AI was founded in 2016.", source="scale notes.txt", text=text
+    )
+
+
+def test_windows_line_endings_and_byte_order_mark_are_normalised(tmp_path: Path) -> None:
+    path = tmp_path / "crlf.txt"
+    path.write_bytes("\ufeffFirst line.\r\nSecond line.\r\n".encode())
+
+    assert load_document(path).text == "First line.\nSecond line.\n"
+
+
+def test_markdown_title_comes_from_its_heading(tmp_path: Path) -> None:
+    text = "\n# Orchard notes\n\nThe orchard grows 40 varieties of apple.\n"
+    document = load_document(write_files(tmp_path, {"orchard.md": text}) / "orchard.md")
+
+    assert document.title == "Orchard notes"
+    assert document.text == text  # Markdown is indexed as written, so offsets point into the file
+
+
+def test_long_first_line_is_cut_at_a_word_for_the_title(tmp_path: Path) -> None:
+    line = " ".join(["word"] * 40)
+    document = load_document(write_files(tmp_path, {"long.txt": line}) / "long.txt")
+
+    assert document.title == " ".join(["word"] * 16) + "…"
+
+
+def test_html_loads_as_its_visible_text(tmp_path: Path) -> None:
+    html = (
+        "<!DOCTYPE html><html><head><title>Tab title</title><style>p { color: red }</style></head>"
+        "<body><h1>Big   news</h1><p>Meta bought <b>49%</b> of Scale &amp; hired its founder.</p>"
+        "<script>var hidden = 'not text';</script><ul><li>One</li><li>Two<br>lines</li></ul>"
+        "<noscript>Enable scripts</noscript></body></html>"
+    )
+    document = load_document(write_files(tmp_path, {"news.html": html}) / "news.html")
+
+    assert document.text == "Big news\nMeta bought 49% of Scale & hired its founder.\nOne\nTwo\nlines"
+    assert document.title == "Big news"
+    assert document.id == "news"
+
+
+def test_titles_json_names_the_bundled_articles() -> None:
+    documents = load_documents([BUNDLED_CORPUS])
+
+    assert {d.id: d.title for d in documents} == {
+        "000_5391de805404b0fb": "OpenAI phases out work with Scale AI after Meta takes a 49% stake",
+        "003_44882e964004ca2e": "Meta in talks to invest up to $10 billion in Scale AI",
+    }
+    for document in documents:
+        assert document.text == (BUNDLED_CORPUS / document.source).read_text(encoding="utf-8")
+
+
+def test_titles_json_overrides_a_markdown_heading(tmp_path: Path) -> None:
+    write_files(tmp_path, {"a.md": "# Heading\n\nBody.", "titles.json": json.dumps({"a.md": "Human title"})})
+
+    assert load_document(tmp_path / "a.md").title == "Human title"
+
+
+@pytest.mark.parametrize("content", ["not json", '["a.md", "title"]'], ids=["not-json", "json-list"])
+def test_malformed_titles_json_is_refused_with_its_name(tmp_path: Path, content: str) -> None:
+    write_files(tmp_path, {"a.md": "# Heading\n\nBody.", "titles.json": content})
+
+    with pytest.raises(DocumentError) as raised:
+        load_document(tmp_path / "a.md")
+
+    assert str(tmp_path / "titles.json") in str(raised.value)
+
+
+def test_folders_expand_to_their_supported_files_sorted(tmp_path: Path) -> None:
+    write_files(tmp_path, TINY_CORPUS)
+    write_files(tmp_path / "more", {"deep.markdown": "Deep text.", "scan.pdf": b"%PDF-1.7", "data.csv": "a,b"})
+
+    documents = load_documents([tmp_path])
+
+    assert [d.id for d in documents] == ["comet", "harbour", "deep", "orchard"]
+    assert [d.source for d in documents] == ["comet.html", "harbour.txt", "deep.markdown", "orchard.md"]
+
+
+def test_files_and_folders_mix(tmp_path: Path) -> None:
+    write_files(tmp_path / "folder", {"b.txt": "Bee."})
+    write_files(tmp_path, {"a.txt": "Ay."})
+
+    assert [d.id for d in load_documents([tmp_path / "a.txt", tmp_path / "folder"])] == ["a", "b"]
+
+
+def test_unsupported_suffix_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = write_files(tmp_path, {"report.pdf": b"%PDF-1.7"}) / "report.pdf"
+
+    with pytest.raises(DocumentError) as raised:
+        load_documents([path])
+
+    assert str(path) in str(raised.value)
+    assert "'.pdf'" in str(raised.value)
+
+
+def test_undecodable_bytes_are_refused_naming_the_file(tmp_path: Path) -> None:
+    path = write_files(tmp_path, {"latin1.txt": "café au lait".encode("latin-1")}) / "latin1.txt"
+
+    with pytest.raises(DocumentError) as raised:
+        load_document(path)
+
+    assert str(raised.value) == f"{path}: not valid UTF-8 (byte 3); save it as UTF-8 text"
+
+
+@pytest.mark.parametrize("content", ["", "  \n\t\n", "<html><head><title>Only a title</title></head></html>"])
+def test_file_without_text_is_refused(tmp_path: Path, content: str) -> None:
+    name = "empty.html" if content.startswith("<") else "empty.txt"
+    path = write_files(tmp_path, {name: content}) / name
+
+    with pytest.raises(DocumentError) as raised:
+        load_document(path)
+
+    assert str(raised.value) == f"{path}: the file holds no text"
+
+
+def test_missing_path_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DocumentError) as raised:
+        load_documents([tmp_path / "nowhere"])
+
+    assert str(tmp_path / "nowhere") in str(raised.value)
+
+
+def test_duplicate_ids_are_refused_naming_both_files(tmp_path: Path) -> None:
+    write_files(tmp_path, {"notes.txt": "Text.", "notes.md": "# Notes"})
+
+    with pytest.raises(DocumentError) as raised:
+        load_documents([tmp_path])
+
+    assert "notes.md" in str(raised.value)
+    assert "notes.txt" in str(raised.value)
+    assert "'notes'" in str(raised.value)
+
+
+def test_content_hash_follows_the_text() -> None:
+    first = Document("a", "A", "a.txt", "one")
+
+    assert first.content_hash == Document("b", "B", "b.txt", "one").content_hash
+    assert first.content_hash != Document("a", "A", "a.txt", "one!").content_hash

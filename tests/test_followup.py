@@ -1,0 +1,164 @@
+"""The follow-up resolver: pronouns, ellipses and fragments filled in from earlier turns, nothing else touched."""
+
+import pytest
+
+from service.followup import Resolution, Turn, answer_text, resolve_followup
+from service.mentions import mentions
+
+
+def conversation(*contents: str | None) -> list[Turn]:
+    """Alternating user and assistant turns; None stands for an assistant turn that was never sent."""
+    roles = ["user", "assistant"] * len(contents)
+    return [Turn(role, text) for role, text in zip(roles, contents, strict=False) if text is not None]
+
+
+def test_he_is_the_person_who_answered_the_previous_question() -> None:
+    turns = conversation("Who founded Scale AI?", "Alexandr Wang", "Which unit did he join at Meta?")
+    assert resolve_followup(turns) == Resolution(
+        question="Which unit did Alexandr Wang join at Meta?",
+        original="Which unit did he join at Meta?",
+        note="'he' -> 'Alexandr Wang' (answer to turn 1)",
+    )
+
+
+def test_and_company_swaps_the_company_in_the_previous_question() -> None:
+    turns = conversation("How many H100 chips does Meta have?", "around 350,000", "And OpenAI?")
+    assert resolve_followup(turns) == Resolution(
+        question="How many H100 chips does OpenAI have?",
+        original="And OpenAI?",
+        note="'Meta' -> 'OpenAI' in question 1 (elliptical follow-up)",
+    )
+
+
+def test_it_is_the_company_when_the_answer_is_a_year() -> None:
+    turns = conversation(
+        "When was Scale founded?", "2016 — Meta in talks to invest [003_x, 10–14]", "Who invested $1 billion in it?"
+    )
+    assert resolve_followup(turns) == Resolution(
+        question="Who invested $1 billion in Scale?",
+        original="Who invested $1 billion in it?",
+        note="'it' -> 'Scale' (turn 1 question)",
+    )
+
+
+def test_a_question_that_stands_alone_is_unchanged() -> None:
+    turns = conversation("Who founded Scale AI?", "Alexandr Wang", "What is the capital of France?")
+    assert resolve_followup(turns) == Resolution(
+        "What is the capital of France?", "What is the capital of France?", None
+    )
+
+
+def test_a_first_question_is_unchanged_even_with_a_pronoun() -> None:
+    question = "When was it first reported that Meta was weighing an investment in Scale?"
+    assert resolve_followup(conversation(question)) == Resolution(question, question, None)
+
+
+def test_a_possessive_agreeing_with_the_wh_subject_stays() -> None:
+    question = "Which company is phasing out its involvement with Scale AI?"
+    turns = conversation("How much of Scale did Meta buy?", "a 49% stake", question)
+    assert resolve_followup(turns) == Resolution(question, question, None)
+
+
+@pytest.mark.parametrize(
+    ("history", "follow_up", "resolved"),
+    [
+        # An unrelated article: a bakery chain, its founder and its yearly figures.
+        (
+            ["Who founded Crumb & Co?", "Priya Natarajan"],
+            "Where did she train as a baker?",
+            "Where did Priya Natarajan train as a baker?",
+        ),
+        (["Who runs Northwind Bakeries?", "Tomas Berg"], "What is his title?", "What is Tomas Berg's title?"),
+        (
+            ["How many loaves did Northwind Bakeries sell in 2019?", "1.2 million"],
+            "and in 2020?",
+            "How many loaves did Northwind Bakeries sell in 2020?",
+        ),
+        (
+            ["How many loaves did Northwind Bakeries sell?", "1.2 million"],
+            "What about Crumb & Co?",
+            "How many loaves did Crumb & Co sell?",
+        ),
+        (
+            ["Who is the chief executive of Northwind Bakeries?", "Tomas Berg"],
+            "Where is its headquarters?",
+            "Where is Northwind Bakeries' headquarters?",
+        ),
+        (
+            ["What did Northwind Bakeries open in Leeds?", "a flagship store"],
+            "How big is it?",
+            "How big is the flagship store?",
+        ),
+        (
+            ["How much did Northwind Bakeries pay for Crumb & Co?", "$12 million"],
+            "And who did they hire from it?",
+            "Who did Northwind Bakeries hire from Crumb & Co?",
+        ),
+        (
+            ["Which company bought Crumb & Co?", "Northwind Bakeries"],
+            "When did that company open?",
+            "When did Northwind Bakeries open?",
+        ),
+        (
+            ["Which bakery is closing its Leeds store?", "Crumb & Co"],
+            "Why?",
+            "Why is Crumb & Co closing its Leeds store?",
+        ),
+        (
+            ["How much did Northwind Bakeries invest in ovens?", "$3 million"],
+            "In which year?",
+            "In which year did Northwind Bakeries invest in ovens?",
+        ),
+        (["Who is the head baker?", None], "When did he start?", "When did the head baker start?"),
+    ],
+)
+def test_follow_ups_about_an_unrelated_article(history: list, follow_up: str, resolved: str) -> None:
+    resolution = resolve_followup(conversation(*history, follow_up))
+    assert (resolution.question, resolution.original) == (resolved, follow_up)
+    assert resolution.note
+
+
+def test_chained_ellipses_build_on_the_resolved_question() -> None:
+    turns = conversation(
+        "How many H100 chips does Meta have?",
+        "around 350,000",
+        "And OpenAI?",
+        "approximately 300,000",
+        "What about xAI?",
+    )
+    resolution = resolve_followup(turns)
+    assert (resolution.question, resolution.note) == (
+        "How many H100 chips does xAI have?",
+        "'OpenAI' -> 'xAI' in question 2 (elliptical follow-up)",
+    )
+
+
+def test_an_abstention_gives_no_referent() -> None:
+    turns = conversation("Who is the head baker?", "The articles don't say. Closest passages: ...", "What did he bake?")
+    assert resolve_followup(turns).question == "What did the head baker bake?"
+
+
+def test_answer_text_drops_the_citation() -> None:
+    assert answer_text("a 49% stake — OpenAI phases out work [000_5391de805404b0fb, 501–512]") == "a 49% stake"
+    assert answer_text("Alexandr Wang\n\n(Answered as: “Who founded Scale AI?”)") == "Alexandr Wang"
+    assert answer_text("The articles don't say. Closest passages: ...") is None
+
+
+def test_mentions_are_typed_generically() -> None:
+    text = "Did Sam Altman say OpenAI paid $1 billion for 49% of Zed Labs on June 12, 2019, or 300 X200 chips in 2020?"
+    assert [(m.text, m.kind, m.subject) for m in mentions(text)] == [
+        ("Sam Altman", "person", True),
+        ("OpenAI", "name", False),
+        ("$1 billion", "money", False),
+        ("49%", "percent", False),
+        ("Zed Labs", "name", False),
+        ("June 12, 2019", "date", False),
+        ("300", "number", False),
+        ("X200", "code", False),
+        ("2020", "year", False),
+    ]
+
+
+def test_there_must_be_a_user_message() -> None:
+    with pytest.raises(ValueError, match="no user message"):
+        resolve_followup([Turn("assistant", "Hello")])
