@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from service.chat_routes import STATIC_DIR
@@ -36,10 +36,13 @@ def create_app(settings: Settings | None = None, pipeline: QAPipeline | None = N
         summary="Answers from news articles with exact, cited spans",
         version="0.1.0",
         lifespan=lifespan,
+        redoc_url=None,
+        docs_url=None,  # served below from packaged Swagger UI files: this machine has no CDN to load them from
     )
     app.state.settings = settings
     app.state.pipeline = None
     app.include_router(router)
+    _serve_docs_offline(app)
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.middleware("http")(_add_security_headers)
@@ -59,9 +62,27 @@ async def _add_security_headers(request: Request, call_next: Callable[[Request],
     response = await call_next(request)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"
-    if not request.url.path.startswith(("/docs", "/redoc")):  # FastAPI's API docs load Swagger UI from a CDN
+    if request.url.path != "/docs":  # FastAPI's Swagger page starts Swagger UI with an inline script
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
     return response
+
+
+def _serve_docs_offline(app: FastAPI) -> None:
+    """Swagger UI at /docs with its JavaScript and CSS from the swagger-ui-bundle package (FastAPI's self-hosting recipe)."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=str(swagger_ui_path)), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def show_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:

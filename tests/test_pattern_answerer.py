@@ -6,8 +6,9 @@ import pytest
 
 from index.documents import BUNDLED_CORPUS, Document, load_document
 from index.sentences import sentence_spans
+from service.answer_types import answer_type, parse_question, stem
 from service.answers import AnswerResult, Passage
-from service.pattern_answerer import PatternAnswerer, answer_type, parse_question, stem
+from service.pattern_answerer import PatternAnswerer
 
 STAKE_ARTICLE = "000_5391de805404b0fb"
 TALKS_ARTICLE = "003_44882e964004ca2e"
