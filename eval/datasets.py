@@ -59,6 +59,8 @@ def _gold_set(path: Path) -> EvalSet:
             continue
         try:
             record = json.loads(line)
+            if not isinstance(record, dict):
+                raise TypeError(f"expected a JSON object, got {type(record).__name__}")
             references = tuple(
                 Reference(a["text"], a["document_id"], a["start"], a["end"]) for a in record.get("answers", [])
             )

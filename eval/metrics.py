@@ -40,5 +40,5 @@ def best_score(metric, prediction: str | None, references: list[str]) -> float:
     """The best score over all references; an abstention is the empty string, right only when no reference exists."""
     prediction = prediction or ""
     if not references:
-        return float(prediction == "")
+        return float(normalize_answer(prediction) == "")  # as the official script: compare normalised text
     return max(metric(prediction, reference) for reference in references)

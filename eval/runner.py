@@ -38,9 +38,14 @@ def sample(questions: list[EvalQuestion], limit: int | None) -> list[EvalQuestio
 
 def only_articles(eval_set: EvalSet, articles: str) -> EvalSet:
     """The questions (and paragraphs) of some SQuAD articles; 'held-out' names the reader's untouched test articles."""
-    from service.reader_train import TEST_ARTICLES
+    if not any(q.paragraph_id for q in eval_set.questions):
+        raise ValueError(f"{eval_set.name}: --articles applies to SQuAD datasets only")
+    if articles == "held-out":
+        from service.reader_train import TEST_ARTICLES  # the training module loads torch: only when asked for
 
-    titles = set(TEST_ARTICLES) if articles == "held-out" else {t.strip() for t in articles.split(",") if t.strip()}
+        titles = set(TEST_ARTICLES)
+    else:
+        titles = {t.strip() for t in articles.split(",") if t.strip()}
     questions = [q for q in eval_set.questions if q.kind in titles]
     if not questions:
         raise ValueError(f"no questions from articles {sorted(titles)} in {eval_set.name}")
@@ -106,7 +111,11 @@ def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None
 def check_thresholds(figures: dict, thresholds_file: Path) -> list[str]:
     """The figures that miss their committed minimum for this dataset and mode."""
     thresholds = json.loads(thresholds_file.read_text(encoding="utf-8"))
-    minimums = thresholds.get(f"{figures['dataset']}:{figures['mode']}", {})
+    key = f"{figures['dataset']}:{figures['mode']}"
+    if key not in thresholds:
+        # A gate with nothing to check would pass silently: name the missing section instead.
+        return [f"{thresholds_file} has no thresholds for {key!r} (it has {sorted(thresholds)})"]
+    minimums = thresholds[key]
     return [
         f"{name} {figures.get(name)} < {minimum}"
         for name, minimum in minimums.items()

@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--mode", choices=["open", "reader"], default="open")
     evaluate.add_argument("--output", type=Path, help="write the figures and per-question records as JSON")
-    evaluate.add_argument("--limit", type=int, help="evaluate N questions, sampled evenly over the dataset")
+    evaluate.add_argument("--limit", type=_positive, help="evaluate N questions, sampled evenly over the dataset")
     evaluate.add_argument(
         "--articles",
         help="SQuAD only: comma-separated article titles to keep, or 'held-out' for the reader's test articles",
@@ -77,6 +77,13 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("rest", nargs=argparse.REMAINDER)
     train.set_defaults(run=lambda args: __import__("service.reader_train").reader_train.main(args.rest))
     return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def _serve(args: argparse.Namespace) -> int:
