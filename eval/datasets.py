@@ -94,3 +94,16 @@ def _squad_set(path: Path) -> EvalSet:
         )
         questions.append(EvalQuestion(item.id, item.question, references, (), item.title, doc_id))
     return EvalSet(path.stem, questions, list(documents.values()))
+
+
+def merge(sets: list[EvalSet]) -> EvalSet:
+    """Several SQuAD files as one dataset (their paragraphs have distinct ids); a single set as it is."""
+    if len(sets) == 1:
+        return sets[0]
+    if any(not q.paragraph_id for s in sets for q in s.questions):
+        raise ValueError("only SQuAD files can be merged; give the gold set alone")
+    return EvalSet(
+        "+".join(s.name for s in sets),
+        [q for s in sets for q in s.questions],
+        [d for s in sets for d in s.documents],
+    )

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import track
 from rich.table import Table
 
-from eval.datasets import EvalQuestion, EvalSet, load_eval_set
+from eval.datasets import EvalQuestion, EvalSet, load_eval_set, merge
 from eval.scoring import Record, score, summarize
 from index.builder import IndexBuilder
 from index.embedding import SentenceEmbedder
@@ -145,7 +145,7 @@ def print_report(figures: dict, records: list[Record], worst: int = 10) -> None:
 
 
 def run_from_cli(args, settings: Settings) -> int:
-    eval_set = load_eval_set(args.dataset)
+    eval_set = merge([load_eval_set(path) for path in args.dataset or [None]])
     if args.articles:
         eval_set = only_articles(eval_set, args.articles)
     figures, records = run_eval(eval_set, args.mode, settings, args.limit)

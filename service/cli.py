@@ -61,7 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="measure answers against gold questions or a SQuAD file")
     evaluate.add_argument(
-        "--dataset", type=Path, help="JSONL gold set or SQuAD v1.1/v2.0 JSON (default: eval/gold.jsonl)"
+        "--dataset",
+        type=Path,
+        action="append",
+        help="JSONL gold set or SQuAD v1.1/v2.0 JSON (default: eval/gold.jsonl); repeat to merge SQuAD files",
     )
     evaluate.add_argument("--mode", choices=["open", "reader"], default="open")
     evaluate.add_argument("--output", type=Path, help="write the figures and per-question records as JSON")

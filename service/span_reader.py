@@ -19,6 +19,7 @@ class PassageSpan:
     start: int
     end: int
     score: float
+    null_score: float  # the no-answer score of the window the span was read in
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class SpanReader:
                     start=int(offsets[windows[span.window], span.start_token, 0]),
                     end=int(offsets[windows[span.window], span.end_token, 1]),
                     score=span.score,
+                    null_score=float(start_logits[windows[span.window], 0] + end_logits[windows[span.window], 0]),
                 )
                 for span in token_spans
             ]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.datasets import GOLD_SET, EvalQuestion, Reference, load_eval_set
+from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set, merge
 from index.documents import BUNDLED_CORPUS, load_documents
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
@@ -196,3 +196,20 @@ def test_malformed_gold_line_names_its_line_number(tmp_path: Path, bad_line: str
 
     with pytest.raises(ValueError, match=r"bad\.jsonl:3: not a gold record"):
         load_eval_set(path)
+
+
+def test_merge_joins_squad_sets_and_keeps_a_single_set_as_it_is() -> None:
+    squad = load_eval_set(SQUAD_TINY)
+    other = EvalSet("other", [EvalQuestion("x1", "Why?", (), paragraph_id="Other-p000")], [])
+
+    merged = merge([squad, other])
+
+    assert merged.name == "squad_tiny+other"
+    assert [q.id for q in merged.questions] == [q.id for q in squad.questions] + ["x1"]
+    assert merged.documents == squad.documents
+    assert merge([squad]) is squad
+
+
+def test_merge_refuses_the_gold_set() -> None:
+    with pytest.raises(ValueError, match="only SQuAD files can be merged"):
+        merge([load_eval_set(GOLD_SET), load_eval_set(SQUAD_TINY)])
