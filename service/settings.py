@@ -19,9 +19,12 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("var/index"), description="Where the index lives on disk")
     corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
-    answerer: Literal["reader", "pattern"] = Field("reader", description="reader: the trained model; pattern: no model")
+    # The pattern answerer stays the default until a trained reader beats it on the gold set (see README, "Answerers").
+    answerer: Literal["pattern", "reader"] = Field(
+        "pattern", description="pattern: typed patterns, no model; reader: the trained span reader in reader_model"
+    )
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
-    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved per question")
+    top_k: int = Field(10, ge=1, le=50, description="Passages retrieved and read per question")
     chunk_max_tokens: int = Field(96, ge=16, le=400)
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     max_question_chars: int = Field(1000, ge=1)

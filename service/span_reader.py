@@ -60,7 +60,10 @@ class SpanReader:
     def from_dir(cls, folder: Path) -> "SpanReader":
         folder = Path(folder)
         if not (folder / "config.json").exists():
-            raise FileNotFoundError(f"no reader model in {folder} (expected config.json and model.safetensors)")
+            raise FileNotFoundError(
+                f"no reader model in {folder}: train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
+                " or use the default answerer (QA_ANSWERER=pattern)"
+            )
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
         return cls(model, tokenizer, ReaderConfig.read(folder))

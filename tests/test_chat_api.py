@@ -1,7 +1,6 @@
 """POST /chat and the OpenAI-compatible /v1/chat/completions, through the app with a fake answerer."""
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from index.store import IndexStore
 from service.answers import AnswerResult, Passage, cite
 from service.app import create_app
 from service.pipeline import QAPipeline
-from service.settings import READER_MODEL_DIR, Settings
+from service.settings import Settings
 
 SCALE = "000_5391de805404b0fb"
 SCALE_TITLE = "OpenAI phases out work with Scale AI after Meta takes a 49% stake"
@@ -250,9 +249,8 @@ def test_page_is_served_with_a_strict_content_security_policy(client: TestClient
 
 @pytest.mark.model
 def test_real_service_resolves_follow_ups(tmp_path: Path) -> None:
-    """The real index, embedder and answerer (the reader once trained, else the pattern answerer); answers vary."""
-    answerer = os.environ.get("QA_ANSWERER") or ("reader" if (READER_MODEL_DIR / "config.json").exists() else "pattern")
-    with TestClient(create_app(Settings(index_dir=tmp_path / "index", answerer=answerer))) as real:
+    """The real index, embedder and default answerer; the follow-up must resolve whatever the first answer was."""
+    with TestClient(create_app(Settings(index_dir=tmp_path / "index"))) as real:
         first = chat(real, "Who founded Scale AI?")
         said = first["answer"]["text"] if first["answer"] else "The articles don't say."
         follow = chat(real, "Who founded Scale AI?", said, "Which unit did he join at Meta?")

@@ -8,16 +8,14 @@ from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
 from service.app import create_app
-from service.settings import READER_MODEL_DIR, Settings
+from service.settings import Settings
 
 pytestmark = pytest.mark.model
 
 FIRST = "000_5391de805404b0fb"
 SECOND = "003_44882e964004ca2e"
 
-# The configured default is the trained reader in service/reader_model/. Until it has been trained and saved there,
-# these tests run with the pattern answerer instead, so the rest of the service is still checked end to end.
-ANSWERER = "reader" if (READER_MODEL_DIR / "config.json").is_file() else "pattern"
+ANSWERER = "pattern"  # the default answerer; the trained reader is tested in test_reader_training.py
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from eval.squad import load_squad
+from service.answers import Passage
+from service.reader_answerer import ReaderAnswerer
 from service.reader_data import collate, featurize, length_grouped_batches, with_shuffled_negatives
 from service.reader_train import TrainConfig, train
 from service.span_reader import SpanReader
@@ -82,3 +84,17 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
     reader = SpanReader.from_dir(tmp_path / "reader")
     output = reader.read("Who?", ["Alexandr Wang founded Scale in 2016."])
     assert all(0 <= s.start < s.end <= len("Alexandr Wang founded Scale in 2016.") for s in output.spans)
+
+    # Whatever the barely trained reader picks, the ReaderAnswerer must cite exact document spans.
+    document = "Intro line.\nAlexandr Wang founded Scale in 2016. It labels data for AI labs."
+    passages = [
+        Passage("doc", "Doc", 12, len(document), document[12:], 1.0),
+        Passage("doc", "Doc", 0, 11, document[:11], 0.5),
+    ]
+    answerer = ReaderAnswerer(reader, threshold=float("-inf"))
+    result = answerer.answer("Who founded Scale?", passages)
+    assert result.answer is not None
+    for answer in [result.answer, *result.alternatives]:
+        assert document[answer.start : answer.end] == answer.text
+        assert document[answer.context.start : answer.context.end] == answer.context.text
+        assert 0.0 <= answer.score <= 1.0

@@ -11,8 +11,6 @@ from live_server import CHROMEDRIVER, CHROMIUM, ROOT, SCREENSHOTS, LiveService, 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from service.settings import READER_MODEL_DIR
-
 CHROME_FLAGS = [
     "--headless=new",
     "--no-sandbox",
@@ -31,8 +29,6 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     """`qa serve` on a free port with a fresh index; the reader answers once it is trained, else the pattern one."""
     folder = tmp_path_factory.mktemp("live-service")
     env = os.environ | {"QA_INDEX_DIR": str(folder / "index"), "TOKENIZERS_PARALLELISM": "false"}
-    if "QA_ANSWERER" not in env and not (READER_MODEL_DIR / "config.json").exists():
-        env["QA_ANSWERER"] = "pattern"
     port = free_port()
     log = folder / "service.log"
     with log.open("w") as output:
