@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from fastapi import APIRouter
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, StreamingResponse
 
 from service.chat_schemas import ChatRequest, ChatResponse
@@ -11,7 +10,7 @@ from service.deps import PipelineDep, SettingsDep
 from service.followup import Turn, resolve_followup
 from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
 from service.pipeline import QAPipeline
-from service.schemas import ErrorResponse
+from service.schemas import ErrorResponse, refuse_overlong
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -27,7 +26,7 @@ def show_page() -> FileResponse:
 @router.post("/chat", responses={422: {"model": ErrorResponse}})
 def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep) -> ChatResponse:
     """Answer the last user message; a follow-up is first rewritten to stand alone from the earlier turns."""
-    check_lengths([(m.role, m.content) for m in request.messages], settings.max_question_chars)
+    refuse_overlong(user_texts([(m.role, m.content) for m in request.messages]), settings.max_question_chars)
     return chat(request.turns(settings.chat_history_messages), pipeline, request.top_k)
 
 
@@ -43,7 +42,7 @@ def complete_chat(
     request: CompletionRequest, pipeline: PipelineDep, settings: SettingsDep
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI-compatible chat completions: the reply states the cited answer, and `qa` holds the /chat response."""
-    check_lengths([(m.role, m.text) for m in request.messages], settings.max_question_chars)
+    refuse_overlong(user_texts([(m.role, m.text) for m in request.messages]), settings.max_question_chars)
     completion = ChatCompletion.of(chat(request.turns(settings.chat_history_messages), pipeline), request.model)
     if request.stream:
         return StreamingResponse(
@@ -52,23 +51,12 @@ def complete_chat(
     return completion
 
 
-def check_lengths(messages: list[tuple[str, str]], limit: int) -> None:
-    """User messages over the configured limit are refused like any other invalid input (422)."""
-    errors = [
-        {
-            "type": "value_error",
-            "loc": ("body", "messages", index, "content"),
-            "msg": f"the message is {len(text)} characters; keep it to {limit}",
-            "input": text,
-        }
-        for index, (role, text) in enumerate(messages)
-        if role == "user" and len(text) > limit
-    ]
-    if errors:
-        raise RequestValidationError(errors)
-
-
 def chat(turns: list[Turn], pipeline: QAPipeline, top_k: int | None = None) -> ChatResponse:
     """Resolve the last user turn against the earlier ones, then answer the resolved question."""
     resolution = resolve_followup(turns)
     return ChatResponse.of_chat(pipeline.ask(resolution.question, top_k), resolution)
+
+
+def user_texts(messages: list[tuple[str, str]]) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """The user messages, located in the request body, for the length check."""
+    return [(("messages", i, "content"), "message", text) for i, (role, text) in enumerate(messages) if role == "user"]

@@ -6,19 +6,9 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from service.followup import Resolution, Turn
 from service.pipeline import AskResult
-from service.schemas import MAX_QUESTION_CHARS, AskResponse
+from service.schemas import MAX_QUESTION_CHARS, AskResponse, words_required
 
-
-def check_content(content: str) -> str:
-    """The message stripped; empty or overlong content is refused with a sentence saying why."""
-    content = content.strip()
-    if not content:
-        raise ValueError("the message is empty; type a question such as 'Who founded Scale AI?'")
-    if len(content) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the message is {len(content)} characters; keep it to {MAX_QUESTION_CHARS}")
-    return content
-
-
+check_content = words_required("message")
 MessageText = Annotated[str, AfterValidator(check_content)]
 
 

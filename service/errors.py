@@ -13,9 +13,5 @@ class NotFound(ServiceError):
     status_code = 404
 
 
-class InvalidRequest(ServiceError):
-    status_code = 422
-
-
 class NotReady(ServiceError):
     status_code = 503

@@ -3,8 +3,16 @@
 from fastapi import APIRouter
 
 from service.deps import PipelineDep, SettingsDep
-from service.errors import InvalidRequest, NotFound
-from service.schemas import AskRequest, AskResponse, DocumentDetail, DocumentSummary, ErrorResponse, HealthResponse
+from service.errors import NotFound
+from service.schemas import (
+    AskRequest,
+    AskResponse,
+    DocumentDetail,
+    DocumentSummary,
+    ErrorResponse,
+    HealthResponse,
+    refuse_overlong,
+)
 
 router = APIRouter()
 
@@ -12,9 +20,7 @@ router = APIRouter()
 @router.post("/ask", responses={422: {"model": ErrorResponse}})
 def ask_question(request: AskRequest, pipeline: PipelineDep, settings: SettingsDep) -> AskResponse:
     """Answer a question with an exact, cited span of an article, or null with a reason when the articles don't say."""
-    if len(request.question) > settings.max_question_chars:
-        limit = settings.max_question_chars
-        raise InvalidRequest(f"question: the question is {len(request.question)} characters; keep it to {limit}")
+    refuse_overlong([(("question",), "question", request.question)], settings.max_question_chars)
     return AskResponse.of(pipeline.ask(request.question, request.top_k))
 
 

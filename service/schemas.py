@@ -1,6 +1,10 @@
 """Pydantic models at the HTTP edge; the core works with the frozen dataclasses in service.answers."""
 
-from pydantic import BaseModel, Field, field_validator
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BaseModel, Field
 
 from service.answers import Answer, Passage
 from service.pipeline import AskResult
@@ -8,21 +12,43 @@ from service.pipeline import AskResult
 MAX_QUESTION_CHARS = 1000
 
 
+def words_required(noun: str) -> Callable[[str], str]:
+    """A validator for a question or message: stripped; empty or overlong text is refused with a sentence saying why."""
+
+    def check(text: str) -> str:
+        text = text.strip()
+        if not text:
+            raise ValueError(f"the {noun} is empty; type a question such as 'Who founded Scale AI?'")
+        if len(text) > MAX_QUESTION_CHARS:
+            raise ValueError(f"the {noun} is {len(text)} characters; keep it to {MAX_QUESTION_CHARS}")
+        return text
+
+    return check
+
+
+def refuse_overlong(texts: list[tuple[tuple[str | int, ...], str, str]], limit: int) -> None:
+    """422, as for any invalid input, for each (location, noun, text) over the configured limit (QA_MAX_QUESTION_CHARS)."""
+    errors = [
+        {
+            "type": "value_error",
+            "loc": ("body", *location),
+            "msg": f"the {noun} is {len(text)} characters; keep it to {limit}",
+            "input": text,
+        }
+        for location, noun, text in texts
+        if len(text) > limit
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
 class AskRequest(BaseModel):
-    question: str = Field(description="The question, in plain words", examples=["How much of Scale did Meta buy?"])
+    question: Annotated[str, AfterValidator(words_required("question"))] = Field(
+        description="The question, in plain words", examples=["How much of Scale did Meta buy?"]
+    )
     top_k: int | None = Field(
         None, ge=1, le=50, description="Passages to retrieve (1-50); the server default if omitted"
     )
-
-    @field_validator("question")
-    @classmethod
-    def question_has_words(cls, question: str) -> str:
-        question = question.strip()
-        if not question:
-            raise ValueError("the question is empty; type a question such as 'Who founded Scale AI?'")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the question is {len(question)} characters; keep it to {MAX_QUESTION_CHARS}")
-        return question
 
 
 class ContextOut(BaseModel):
