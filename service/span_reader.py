@@ -38,6 +38,9 @@ class ReaderConfig:
     stride: int = 96
     max_answer_tokens: int = 30
     null_threshold: float = 0.0
+    # Retrieved passages are noisier than a gold paragraph, so open use has its own threshold, calibrated on the
+    # calibration articles' paragraphs through retrieval; None falls back to null_threshold.
+    open_null_threshold: float | None = None
 
     @classmethod
     def read(cls, folder: Path) -> "ReaderConfig":
