@@ -31,6 +31,7 @@ class HybridRetriever:
         self.embedder = embedder
         self.candidates = candidates
         self._ids = np.array(sorted(data.chunks), dtype=np.int64)
+        self._positions = {int(chunk_id): position for position, chunk_id in enumerate(self._ids)}
         self._lexical = LexicalIndex([data.chunks[int(i)].text for i in self._ids])
 
     def search(self, query: str, top_k: int) -> list[Hit]:
@@ -49,14 +50,13 @@ class HybridRetriever:
             for chunk_id in dense_rank.keys() | lexical_rank.keys()
         }
         best = sorted(fused, key=lambda chunk_id: (-fused[chunk_id], chunk_id))[:top_k]
-        positions = {int(chunk_id): p for p, chunk_id in enumerate(self._ids)}
         return [
             Hit(
                 chunk_id=chunk_id,
                 chunk=self.data.chunks[chunk_id],
                 score=fused[chunk_id],
                 dense_score=dense.get(chunk_id, float(self.data.vectors.vector(chunk_id) @ vector[0])),
-                lexical_score=float(lexical_all[positions[chunk_id]]),
+                lexical_score=float(lexical_all[self._positions[chunk_id]]),
                 dense_rank=dense_rank.get(chunk_id, 0),
                 lexical_rank=lexical_rank.get(chunk_id, 0),
             )

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -65,6 +66,10 @@ class IndexData:
     documents: dict[str, Document]
     chunks: dict[int, Chunk]
     vectors: VectorIndex
+
+    def chunk_counts(self) -> Counter[str]:
+        """How many chunks each document has."""
+        return Counter(chunk.document_id for chunk in self.chunks.values())
 
 
 def _atomic_write_text(path: Path, text: str) -> None:

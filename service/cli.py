@@ -158,9 +158,9 @@ def _index_list(args: argparse.Namespace) -> int:
 
     data = IndexStore(Settings().index_dir).load()
     table = Table("id", "title", "source", "characters", "chunks")
+    counts = data.chunk_counts()
     for document in data.documents.values():
-        count = sum(1 for chunk in data.chunks.values() if chunk.document_id == document.id)
-        table.add_row(document.id, document.title, document.source, str(len(document.text)), str(count))
+        table.add_row(document.id, document.title, document.source, str(len(document.text)), str(counts[document.id]))
     console.print(table)
     return 0
 

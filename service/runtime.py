@@ -2,7 +2,6 @@
 
 import logging
 import os
-from collections import Counter
 
 from index.builder import IndexBuilder
 from index.embedding import SentenceEmbedder
@@ -53,5 +52,4 @@ def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
     store = ensure_index(settings, embedder, progress)
     data = store.load()
     retriever = HybridRetriever(data, embedder)
-    chunk_counts = Counter(chunk.document_id for chunk in data.chunks.values())
-    return QAPipeline(retriever, load_answerer(settings), data.documents, settings.top_k, chunk_counts)
+    return QAPipeline(retriever, load_answerer(settings), data.documents, settings.top_k, data.chunk_counts())
