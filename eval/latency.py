@@ -70,6 +70,7 @@ def measure(questions: list[str], count: int, top_k: int | None, env: dict[str, 
             server.wait(timeout=30)
     return {
         "answerer": answerer,
+        "settings": {k: v for k, v in {**os.environ, **env}.items() if k.startswith("QA_")},
         "requests": count,
         "cold_start_s": round(cold_start, 2),
         "p50_ms": round(float(np.percentile(timings, 50)), 1),

@@ -60,7 +60,7 @@ class _Asker:
     def __init__(self, eval_set: EvalSet, mode: str, answerer: Answerer, settings: Settings, workdir: Path) -> None:
         self.mode = mode
         self.answerer = answerer
-        self.top_k = settings.top_k
+        self.top_k = settings.top_k or answerer.top_k
         self.documents = {d.id: d for d in eval_set.documents}
         self.pipeline: QAPipeline | None = None
         if mode == "open":
@@ -68,7 +68,7 @@ class _Asker:
             store = IndexStore(workdir)
             IndexBuilder(store, embedder, settings.chunking, progress=True).build_documents(eval_set.documents)
             data = store.load()
-            self.pipeline = QAPipeline(HybridRetriever(data, embedder), answerer, data.documents, settings.top_k)
+            self.pipeline = QAPipeline(HybridRetriever(data, embedder), answerer, data.documents, self.top_k)
 
     def passages(self, question: EvalQuestion, asked: str) -> list[Passage]:
         if self.pipeline is not None:
@@ -104,7 +104,7 @@ def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None
             asked = asker.resolve(question)
             result, passages, ms = asker.answer(question, asked)
             records.append(score(question, asked, result.answer, passages, ms))
-    figures = {"dataset": eval_set.name, "mode": mode, "answerer": answerer.name, "top_k": settings.top_k}
+    figures = {"dataset": eval_set.name, "mode": mode, "answerer": answerer.name, "top_k": asker.top_k}
     return {**figures, **summarize(records, mode)}, records
 
 

@@ -49,6 +49,7 @@ class AnswerResult:
 
 class Answerer(Protocol):
     name: str
+    top_k: int  # how many passages it reads best from: the default when a request and QA_TOP_K give none
 
     def answer(self, question: str, passages: list[Passage]) -> AnswerResult:
         """The best span in the passages, or answer=None with a reason."""

@@ -114,7 +114,7 @@ def candidate_spans(source: str, s: Sentence, q: Question, surnames: set[str]) -
     if source == "premodifier":
         return [(s.words[j][0], s.words[k - 1][1]) for k in s.spots(set(q.terms)) if (j := _modifiers(s, k, q)) < k]
     if source in _REGEX:
-        spans = _typed(sentence)[source]
+        spans = typed_spans(sentence)[source]
     elif source in NAME_SOURCES:
         spans = _names(sentence, source, surnames, q.plural)
     elif source == "role":
@@ -125,7 +125,7 @@ def candidate_spans(source: str, s: Sentence, q: Question, surnames: set[str]) -
     return [(a + s.start, b + s.start) for a, b in spans if sentence[a:b].strip(" \t\n,;:")]
 
 
-def _typed(sentence: str) -> dict[str, list[tuple[int, int]]]:
+def typed_spans(sentence: str) -> dict[str, list[tuple[int, int]]]:
     """Money, percentages, dates, periods, quantities and counts; a stretch of text goes to the first kind that claims it."""
     taken: list[tuple[int, int]] = []
     found = {}

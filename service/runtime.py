@@ -42,7 +42,8 @@ def load_answerer(settings: Settings) -> Answerer:
         return PatternAnswerer()
     from service.reader_answerer import ReaderAnswerer
 
-    return ReaderAnswerer.from_dir(settings.reader_model)
+    bf16 = {"auto": None, "float32": False, "bfloat16": True}[settings.reader_precision]
+    return ReaderAnswerer.from_dir(settings.reader_model, bf16)
 
 
 def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
@@ -52,4 +53,7 @@ def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
     store = ensure_index(settings, embedder, progress)
     data = store.load()
     retriever = HybridRetriever(data, embedder)
-    return QAPipeline(retriever, load_answerer(settings), data.documents, settings.top_k, data.chunk_counts())
+    answerer = load_answerer(settings)
+    if hasattr(answerer, "warm_up"):
+        answerer.warm_up(settings.top_k or answerer.top_k)
+    return QAPipeline(retriever, answerer, data.documents, settings.top_k or answerer.top_k, data.chunk_counts())

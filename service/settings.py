@@ -24,7 +24,15 @@ class Settings(BaseSettings):
         "pattern", description="pattern: typed patterns, no model; reader: the trained span reader in reader_model"
     )
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
-    top_k: int = Field(10, ge=1, le=50, description="Passages retrieved and read per question")
+    reader_precision: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="auto: bfloat16 autocast where the CPU runs it natively (AMX / AVX512-BF16), else float32"
+    )
+    top_k: int | None = Field(
+        None,
+        ge=1,
+        le=50,
+        description="Passages retrieved and read per question; unset: the answerer's own (pattern 10, reader 5)",
+    )
     chunk_max_tokens: int = Field(96, ge=16, le=400)
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     max_question_chars: int = Field(1000, ge=1)

@@ -51,6 +51,7 @@ class FakeAnswerer:
     """Answers with the first number in each passage, best passage first; abstains when no passage shares a word."""
 
     name = "fake"
+    top_k = 10
 
     def answer(self, question: str, passages: list[Passage]) -> AnswerResult:
         asked = words(question)

@@ -35,6 +35,7 @@ class TableAnswerer:
     """Cites the first passage holding the known answer to exactly this question; abstains otherwise."""
 
     name = "table"
+    top_k = 10
 
     def __init__(self) -> None:
         self.asked: list[str] = []

@@ -131,3 +131,21 @@ def test_ask_with_an_empty_question_exits_2(index_dir: Path, capsys: pytest.Capt
     assert main(["-q", "ask", "   "]) == 2
 
     assert "the question is empty" in one_line(capsys.readouterr().err)
+
+
+def test_train_reader_help_lists_the_trainers_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train-reader", "--help"])
+
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "--calibrate-only" in out
+    assert "--answer-removed-negatives" in out
+
+
+def test_unknown_options_of_other_commands_are_still_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ask", "--bogus", "Who?"])
+
+    assert exit_info.value.code == 2
+    assert "--bogus" in capsys.readouterr().err

@@ -7,7 +7,9 @@ from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
 from service.app import create_app
+from service.runtime import load_answerer
 from service.settings import READER_MODEL_DIR, Settings
+from service.span_reader import SpanReader, bf16_supported
 
 QUESTIONS = [
     "How much of Scale did Meta buy?",
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS], answerer="reader", top_k=5)
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS], answerer="reader")
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -64,3 +66,35 @@ def test_the_reader_answers_a_plain_factoid(client: TestClient) -> None:
 
     assert body["answer"] is not None, body["reason"]
     assert body["answer"]["text"] == "2016"
+
+
+@pytest.mark.skipif(not bf16_supported(), reason="this CPU has no native bfloat16: the reader runs in float32")
+def test_bf16_inference_makes_the_same_choices_as_float32() -> None:
+    passages = [path.read_text(encoding="utf-8")[:1500] for path in sorted(BUNDLED_CORPUS.glob("*.txt"))]
+    fp32, bf16 = SpanReader.from_dir(READER_MODEL_DIR, bf16=False), SpanReader.from_dir(READER_MODEL_DIR, bf16=True)
+
+    for question in QUESTIONS:
+        exact, fast = fp32.read(question, passages), bf16.read(question, passages)
+        best, best_fast = exact.ranked()[0], fast.ranked()[0]
+        assert (best.passage, best.start, best.end) == (best_fast.passage, best_fast.start, best_fast.end), question
+        assert abs((best.score - best.null_score) - (best_fast.score - best_fast.null_score)) < 0.5, question
+
+
+@pytest.mark.parametrize(("precision", "bf16"), [("float32", False), ("bfloat16", True), ("auto", bf16_supported())])
+def test_the_precision_setting_reaches_the_reader(precision: str, bf16: bool) -> None:
+    answerer = load_answerer(Settings(answerer="reader", reader_precision=precision))
+
+    assert answerer.reader.bf16 is bf16
+
+
+def test_the_reader_abstains_when_no_passage_mentions_what_the_question_names(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "How much does Google pay Scale AI for data?"}).json()
+
+    assert body["answer"] is None
+    assert "“Google”" in body["reason"]
+
+
+def test_without_a_top_k_setting_the_reader_reads_the_depth_it_was_calibrated_at(client: TestClient) -> None:
+    body = client.post("/ask", json={"question": "When was Scale AI founded?"}).json()
+
+    assert len(body["passages"]) == SpanReader.from_dir(READER_MODEL_DIR).config.open_top_k == 5

@@ -11,8 +11,14 @@ from transformers import AutoTokenizer
 from eval.squad import load_squad
 from service.answers import Passage
 from service.reader_answerer import ReaderAnswerer
-from service.reader_data import collate, featurize, length_grouped_batches, with_shuffled_negatives
-from service.reader_train import TrainConfig, train
+from service.reader_data import (
+    collate,
+    featurize,
+    length_grouped_batches,
+    with_answer_removed_negatives,
+    with_shuffled_negatives,
+)
+from service.reader_train import TrainConfig, recalibrate, train
 from service.span_reader import SpanReader
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
@@ -55,6 +61,22 @@ def test_shuffled_negatives_never_hold_the_answer() -> None:
         assert not any(answer in negative.context for answer in original.answers)
 
 
+def test_answer_removed_negatives_keep_the_topic_but_lose_the_answer() -> None:
+    questions = load_squad(SQUAD_TINY)
+    augmented = with_answer_removed_negatives(questions, rate=1.0, rng=random.Random(0))
+
+    negatives = augmented[len(questions) :]
+    assert negatives
+    for negative in negatives:
+        original = next(q for q in questions if q.id == negative.id.removesuffix("-removed"))
+        assert not negative.answerable and original.answerable
+        assert negative.question == original.question
+        assert len(negative.context) < len(original.context)
+        assert not any(answer.lower() in negative.context.lower() for answer in original.answers)
+        # What is left is the paragraph's other sentences, word for word.
+        assert all(word in original.context for word in negative.context.split())
+
+
 def test_batches_cover_every_window_once_and_pad_dynamically(tokenizer) -> None:
     features = featurize(load_squad(SQUAD_TINY), tokenizer, max_length=64, stride=16)
     batches = length_grouped_batches(features, batch_size=4, rng=random.Random(0))
@@ -80,7 +102,14 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
     assert set(report["test"]) >= {"exact_match", "f1", "has_ans_f1", "no_ans_accuracy"}
     saved = json.loads((tmp_path / "reader" / "reader_config.json").read_text())
     assert saved["null_threshold"] == report["calibration"]["threshold"]
+    assert saved["open_null_threshold"] == report["open_calibration"]["threshold"]
+    assert set(report["open_test"]) >= {"f1", "has_ans_f1", "no_ans_accuracy", "top_k"}
     assert "Reproduce" in (tmp_path / "reader" / "README.md").read_text()
+    weights = (tmp_path / "reader" / "model.safetensors").read_bytes()
+    recalibrated = recalibrate([SQUAD_TINY], tmp_path / "reader", open_top_k=3)
+    assert (tmp_path / "reader" / "model.safetensors").read_bytes() == weights, "calibration never touches the weights"
+    assert recalibrated["training"] == report["training"]
+    assert recalibrated["open_test"]["top_k"] == 3
     reader = SpanReader.from_dir(tmp_path / "reader")
     output = reader.read("Who?", ["Alexandr Wang founded Scale in 2016."])
     assert all(0 <= s.start < s.end <= len("Alexandr Wang founded Scale in 2016.") for s in output.spans)

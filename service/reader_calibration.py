@@ -1,0 +1,54 @@
+"""The reader in open use: questions answered from retrieved passages, for the open no-answer threshold and figures.
+
+Retrieved passages are noisier than a question's own paragraph, so open use gets a threshold of its own, calibrated the
+same way (best F1 on the calibration articles) but on what retrieval actually hands the reader.
+"""
+
+import tempfile
+from pathlib import Path
+
+from eval.datasets import paragraph_id
+from eval.squad import SquadQuestion
+from index.builder import IndexBuilder
+from index.chunking import ChunkingSettings
+from index.documents import Document
+from index.embedding import SentenceEmbedder
+from index.search import HybridRetriever
+from index.store import IndexStore
+from service.evidence import unmentioned_names
+from service.pipeline import QAPipeline
+from service.span_reader import SpanReader
+
+
+def open_predictions(
+    reader: SpanReader,
+    questions: list[SquadQuestion],
+    embedder: SentenceEmbedder,
+    chunking: ChunkingSettings,
+    top_k: int,
+) -> list[tuple[str, float]]:
+    """For each question: the reader's best span over the top_k passages retrieved from the questions' paragraphs, and
+    that span's margin over its own window's no-answer score: the rules the reader answerer applies."""
+    documents: dict[str, Document] = {}
+    for question in questions:
+        doc_id = paragraph_id(question.title, question.paragraph)
+        documents.setdefault(doc_id, Document(doc_id, question.title.replace("_", " "), "squad", question.context))
+    predictions = []
+    with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as workdir:
+        store = IndexStore(Path(workdir))
+        IndexBuilder(store, embedder, chunking).build_documents(list(documents.values()))
+        data = store.load()
+        pipeline = QAPipeline(HybridRetriever(data, embedder), None, data.documents, top_k)
+        for question in questions:
+            passages = pipeline.passages(question.question)
+            if unmentioned_names(question.question, passages):
+                predictions.append(("", float("-inf")))  # the reader answerer abstains on this evidence alone
+                continue
+            output = reader.read(question.question, [passage.text for passage in passages])
+            ranked = output.ranked()
+            if not ranked:
+                predictions.append(("", float("-inf")))
+                continue
+            best = ranked[0]
+            predictions.append((passages[best.passage].text[best.start : best.end], best.score - best.null_score))
+    return predictions
