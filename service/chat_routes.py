@@ -24,7 +24,8 @@ def show_page() -> FileResponse:
 
 
 @router.post("/chat", responses={422: {"model": ErrorResponse}})
-def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep) -> ChatResponse:
+# Both chat routes are `async def` for the reason given at /ask: the models run on the main thread.
+async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep) -> ChatResponse:
     """Answer the last user message; a follow-up is first rewritten to stand alone from the earlier turns."""
     refuse_overlong(user_texts([(m.role, m.content) for m in request.messages]), settings.max_question_chars)
     return chat(request.turns(settings.chat_history_messages), pipeline, request.top_k)
@@ -38,7 +39,7 @@ def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsD
         422: {"model": ErrorResponse},
     },
 )
-def complete_chat(
+async def complete_chat(
     request: CompletionRequest, pipeline: PipelineDep, settings: SettingsDep
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI-compatible chat completions: the reply states the cited answer, and `qa` holds the /chat response."""
