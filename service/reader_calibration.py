@@ -15,8 +15,8 @@ from index.documents import Document
 from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
-from service.evidence import unmentioned_names
 from service.pipeline import QAPipeline
+from service.reader_answerer import ReaderAnswerer
 from service.span_reader import SpanReader
 
 
@@ -28,11 +28,12 @@ def open_predictions(
     top_k: int,
 ) -> list[tuple[str, float]]:
     """For each question: the reader's best span over the top_k passages retrieved from the questions' paragraphs, and
-    that span's margin over its own window's no-answer score: the rules the reader answerer applies."""
+    that span's margin over its own window's no-answer score, as the reader answerer ranks and judges them."""
     documents: dict[str, Document] = {}
     for question in questions:
         doc_id = paragraph_id(question.title, question.paragraph)
         documents.setdefault(doc_id, Document(doc_id, question.title.replace("_", " "), "squad", question.context))
+    answerer = ReaderAnswerer(reader)
     predictions = []
     with tempfile.TemporaryDirectory(prefix="qa-calibrate-") as workdir:
         store = IndexStore(Path(workdir))
@@ -41,12 +42,8 @@ def open_predictions(
         pipeline = QAPipeline(HybridRetriever(data, embedder), None, data.documents, top_k)
         for question in questions:
             passages = pipeline.passages(question.question)
-            if unmentioned_names(question.question, passages):
-                predictions.append(("", float("-inf")))  # the reader answerer abstains on this evidence alone
-                continue
-            output = reader.read(question.question, [passage.text for passage in passages])
-            ranked = output.ranked()
-            if not ranked:
+            _, ranked = answerer.ranked_spans(question.question, passages)
+            if not ranked:  # abstains whatever the threshold
                 predictions.append(("", float("-inf")))
                 continue
             best = ranked[0]

@@ -43,7 +43,9 @@ def load_answerer(settings: Settings) -> Answerer:
     from service.reader_answerer import ReaderAnswerer
 
     bf16 = {"auto": None, "float32": False, "bfloat16": True}[settings.reader_precision]
-    return ReaderAnswerer.from_dir(settings.reader_model, bf16)
+    answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16)
+    answerer.warm_up(settings.top_k or answerer.top_k)
+    return answerer
 
 
 def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
@@ -54,6 +56,4 @@ def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
     data = store.load()
     retriever = HybridRetriever(data, embedder)
     answerer = load_answerer(settings)
-    if hasattr(answerer, "warm_up"):
-        answerer.warm_up(settings.top_k or answerer.top_k)
     return QAPipeline(retriever, answerer, data.documents, settings.top_k or answerer.top_k, data.chunk_counts())
