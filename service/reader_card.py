@@ -1,5 +1,26 @@
 """The span reader's model card, written beside its weights from the training report."""
 
+_NEGATIVES = {
+    "shuffled_negatives": "the question with another paragraph of its article",
+    "answer_removed_negatives": "the question with its own paragraph minus the sentence that holds the answer",
+    "swapped_negatives": "a name or year of the question swapped for another of its article that the paragraph lacks",
+}
+
+
+def _negatives(training: dict) -> str:
+    """The kinds of synthetic unanswerable examples a run used, with their rates (older reports lack some kinds)."""
+    return "; ".join(f"{text} (rate {training[key]})" for key, text in _NEGATIVES.items() if training.get(key))
+
+
+def _rates(training: dict) -> str:
+    """Layer-wise learning-rate decay, where a run used it (older reports predate the option)."""
+    decay = training.get("layer_decay", 1.0)
+    return f" (×{decay} per layer below the span head)" if decay != 1.0 else ""
+
+
+def _targets(training: dict) -> str:
+    return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
+
 
 def model_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
     """The model card: what the weights are, what they were trained on, how, and what they score."""
@@ -12,18 +33,16 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
 - Data: the SQuAD v1.1 / v2.0 share in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.), by whole article:
   calibration articles {", ".join(calibration_articles)} (early stopping, no-answer threshold);
   test articles {", ".join(test_articles)} (never trained or calibrated on); all other articles for training,
-  plus two kinds of extra unanswerable examples: a question with another paragraph of its article (rate
-  {training["shuffled_negatives"]}) and a question with its own paragraph minus the sentence that holds the answer (rate
-  {training["answer_removed_negatives"]}).
+  plus extra unanswerable examples made from answerable ones: {_negatives(training)}.
   Before the SQuAD questions, one warm-up pass over template cloze questions made from the training paragraphs (up to
   {training["cloze_per_paragraph"]} per paragraph: a typed span is the answer, a wh-word plus its surrounding words the question;
   `service/reader_synthetic.py`).
 - Weights: fp16 safetensors, loaded as float32 on the CPU and run under bfloat16 autocast where the CPU supports it
   natively ({"as" if report["bf16_inference"] else "not"} for the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: {training["epochs"]} epochs max (best: epoch {calibration["epoch"]}), batch {training["batch_size"]},
-  AdamW lr {training["learning_rate"]} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay, weight decay
+  AdamW lr {training["learning_rate"]}{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay, weight decay
   {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
-  length-grouped batches, bfloat16 autocast on CPUs that support it, seed {training["seed"]};
+  length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}, seed {training["seed"]};
   {report["train_windows"]} training windows, {report["train_seconds"]} s.
 - No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
   threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span

@@ -1,11 +1,14 @@
 """Training data for the span reader: extra negatives, doc-stride windows with labels, length-grouped batches."""
 
 import random
+import re
 
 import torch
 
 from eval.squad import SquadQuestion
 from index.sentences import sentence_spans
+from service.candidates import capitalised_runs
+from service.reader_synthetic import YEAR, name_kind
 
 
 def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
@@ -50,6 +53,57 @@ def with_answer_removed_negatives(
     return questions + extra
 
 
+def _kind(name: str) -> str:
+    return "year" if YEAR.fullmatch(name) else name_kind(name)
+
+
+def swapped(question: str, context: str, pool: dict[str, list[str]], rng: random.Random) -> str | None:
+    """The question with one name or year that its paragraph states replaced by another of the same kind (person,
+    other name, year) from elsewhere in the article, which the paragraph doesn't state."""
+    slots = [
+        (a, b)
+        for a, b in capitalised_runs(question, spans=True)
+        if a > 0 and question[a:b] in context and not re.match(r"\s*\d", question[b:])
+    ]
+    slots += [(m.start(), m.end()) for m in YEAR.finditer(question) if m.group() in context]
+    if not slots:
+        return None
+    a, b = rng.choice(slots)
+    lowered = context.lower() + " " + question.lower()
+    choices = [c for c in pool.get(_kind(question[a:b]), []) if c.lower() not in lowered]
+    if not choices:
+        return None
+    return question[:a] + rng.choice(choices) + question[b:]
+
+
+def with_swapped_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
+    """Add unanswerable pairs: an answerable question with a name or year swapped for another of its article's.
+
+    The entity swap of SQuAD 2.0's writers ("In what year was Fort Coligny built?" over a paragraph about another
+    fort): the passage is on topic and has an answer of the right type, but not for the thing now asked about.
+    """
+    if rate <= 0:
+        return questions  # and draw nothing from `rng`, so runs without swaps stay as they were
+    found: dict[str, dict[str, set[str]]] = {}
+    for title, context in dict.fromkeys((q.title, q.context) for q in questions):
+        kinds = found.setdefault(title, {})
+        for start, end in sentence_spans(context):
+            sentence = context[start:end]
+            runs = [sentence[a:b] for a, b in capitalised_runs(sentence, spans=True) if a > 0]  # not a first word
+            for name in [*runs, *YEAR.findall(sentence)]:
+                if len(name) > 2:
+                    kinds.setdefault(_kind(name), set()).add(name)
+    pools = {title: {kind: sorted(names) for kind, names in kinds.items()} for title, kinds in found.items()}
+    extra = []
+    for question in questions:
+        if not question.answerable or rng.random() >= rate:
+            continue
+        text = swapped(question.question, question.context, pools[question.title], rng)
+        if text:
+            extra.append(SquadQuestion(question.id + "-swap", question.title, -1, question.context, text, (), ()))
+    return questions + extra
+
+
 def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride: int) -> list[dict]:
     """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]."""
     encoding = tokenizer(
@@ -66,24 +120,43 @@ def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride
         question = questions[owner]
         sequence_ids = encoding.sequence_ids(window)
         offsets = encoding["offset_mapping"][window]
-        start_label = end_label = 0
-        if question.answerable:
-            answer_start = question.answer_starts[0]
-            answer_end = answer_start + len(question.answers[0])
-            context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
-            first, last = context_tokens[0], context_tokens[-1]
+        context_tokens = [i for i, s in enumerate(sequence_ids) if s == 1]
+        first, last = context_tokens[0], context_tokens[-1]
+        references = []  # (start token, end token) of every reference answer inside this window
+        for answer, answer_start in zip(question.answers, question.answer_starts, strict=True):
+            answer_end = answer_start + len(answer)
             if offsets[first][0] <= answer_start and offsets[last][1] >= answer_end:
-                start_label = next(i for i in context_tokens if offsets[i][1] > answer_start)
-                end_label = max(i for i in context_tokens if offsets[i][0] < answer_end)
+                references.append(
+                    (
+                        next(i for i in context_tokens if offsets[i][1] > answer_start),
+                        max(i for i in context_tokens if offsets[i][0] < answer_end),
+                    )
+                )
+            else:
+                references.append(None)
+        start_label, end_label = references[0] if references and references[0] else (0, 0)
         features.append(
             {
                 "input_ids": encoding["input_ids"][window],
                 "token_type_ids": encoding["token_type_ids"][window],
                 "start_positions": start_label,
                 "end_positions": end_label,
+                "references": [r for r in references if r],
             }
         )
     return features
+
+
+def reference_targets(batch: list[dict], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Soft start and end targets: each window's reference answers, weighted by how many annotators marked each
+    boundary (SQuAD 1.1 has up to three), or [CLS] for a window that holds none."""
+    starts = torch.zeros((len(batch), width))
+    ends = torch.zeros((len(batch), width))
+    for row, feature in enumerate(batch):
+        for start, end in feature["references"] or [(0, 0)]:
+            starts[row, start] += 1
+            ends[row, end] += 1
+    return starts / starts.sum(1, keepdim=True), ends / ends.sum(1, keepdim=True)
 
 
 def length_grouped_batches(features: list[dict], batch_size: int, rng: random.Random) -> list[list[dict]]:

@@ -28,13 +28,19 @@ _WH = {
 _GLUED_BEFORE = re.compile(r"(?:\b[A-Z][\w.&'-]*|\b[A-Z]\w* (?:and|&)|\bof|\bthe|[-–(/])\s*$")
 _GLUED_AFTER = re.compile(r"\w|\s*(?:[A-Z]|of [A-Z]|[-–)/])")
 CONTEXT_WORDS = 10
+YEAR = re.compile(r"\b1\d{3}\b|\b20\d\d\b")
+
+
+def name_kind(name: str) -> str:
+    """The kind of a capitalised name: person, or any other name."""
+    return "person" if is_person_name(name, set()) else "name"
 
 
 def cloze_items(sentence: str) -> list[tuple[str, int, int]]:
     """(question, start, end) for each clean typed span of a sentence; offsets are the answer's, in the sentence."""
     spans = [(a, b, kind) for kind, found in typed_spans(sentence).items() for a, b in found]
     spans += [
-        (a, b, "person" if is_person_name(sentence[a:b], set()) else "name")
+        (a, b, name_kind(sentence[a:b]))
         for a, b in capitalised_runs(sentence, spans=True)
         if a > 0  # a sentence's first word is capitalised anyway
     ]
@@ -47,7 +53,7 @@ def cloze_items(sentence: str) -> list[tuple[str, int, int]]:
             continue
         if kind == "count" and not re.search(r"\d", sentence[a:b]):
             continue
-        if kind == "count" and re.fullmatch(r"1\d{3}|20\d\d", sentence[a:b]):
+        if kind == "count" and YEAR.fullmatch(sentence[a:b]):
             kind = "date"  # a year
         if _GLUED_BEFORE.search(sentence[:a]) or _GLUED_AFTER.match(sentence[b:]):
             continue

