@@ -53,7 +53,7 @@ class ReaderAnswerer:
             return AnswerResult(None, [], f"The articles don't say: no passage mentions {names}.")
         candidates = []
         for span in spans:
-            margin = span.score - span.null_score
+            margin = span.margin
             if margin <= self.threshold:
                 break
             try:

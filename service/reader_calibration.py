@@ -47,5 +47,5 @@ def open_predictions(
                 predictions.append(("", float("-inf")))
                 continue
             best = ranked[0]
-            predictions.append((passages[best.passage].text[best.start : best.end], best.score - best.null_score))
+            predictions.append((passages[best.passage].text[best.start : best.end], best.margin))
     return predictions

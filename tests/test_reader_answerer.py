@@ -9,7 +9,7 @@ from index.documents import BUNDLED_CORPUS
 from service.app import create_app
 from service.runtime import load_answerer
 from service.settings import READER_MODEL_DIR, Settings
-from service.span_reader import PassageSpan, SpanReader, bf16_supported
+from service.span_reader import SpanReader, bf16_supported
 
 QUESTIONS = [
     "How much of Scale did Meta buy?",
@@ -75,18 +75,15 @@ def test_bf16_inference_makes_the_same_choices_as_float32() -> None:
     passages = [path.read_text(encoding="utf-8")[:1500] for path in sorted(BUNDLED_CORPUS.glob("*.txt"))]
     fp32, bf16 = SpanReader.from_dir(READER_MODEL_DIR, bf16=False), SpanReader.from_dir(READER_MODEL_DIR, bf16=True)
 
-    def margin(span: PassageSpan) -> float:
-        return span.score - span.null_score
-
     for question in QUESTIONS:
         exact, fast = fp32.read(question, passages).ranked(), bf16.read(question, passages).ranked()
         best, best_fast = exact[0], fast[0]
         # Spans whose float32 margins lie within TIED_LOGITS of the best are a tie that rounding may break either way
         # (on an AMD EPYC without AMX, "How many H100 chips…" has "$10 billion" and "$1 billion" 0.04 apart, both far
         # below the no-answer threshold); any other bf16 pick is a different choice.
-        tied = {(span.passage, span.start, span.end) for span in exact if margin(best) - margin(span) < TIED_LOGITS}
+        tied = {(span.passage, span.start, span.end) for span in exact if best.margin - span.margin < TIED_LOGITS}
         assert (best_fast.passage, best_fast.start, best_fast.end) in tied, question
-        assert abs(margin(best) - margin(best_fast)) < 0.5, question
+        assert abs(best.margin - best_fast.margin) < 0.5, question
 
 
 @pytest.mark.parametrize(("precision", "bf16"), [("float32", False), ("bfloat16", True), ("auto", bf16_supported())])
