@@ -53,12 +53,11 @@ class ReaderAnswerer:
             return AnswerResult(None, [], f"The articles don't say: no passage mentions {names}.")
         candidates = []
         for span in spans:
-            margin = span.margin
-            if margin <= self.threshold:
+            if span.margin <= self.threshold:
                 break
             try:
                 candidates.append(
-                    cite(passages[span.passage], span.start, span.end, confidence(margin, self.threshold))
+                    cite(passages[span.passage], span.start, span.end, confidence(span.margin, self.threshold))
                 )
             except ValueError:
                 continue  # a span of only punctuation
