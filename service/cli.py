@@ -1,4 +1,4 @@
-"""The `qa` command: serve, ask, manage the index, evaluate, train the reader."""
+"""The `qa` command: serve, ask, manage the index, evaluate, benchmark, train the reader."""
 
 import argparse
 import logging
@@ -82,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--thresholds", type=Path, help="fail (exit 1) when a figure misses these thresholds")
     evaluate.set_defaults(run=_eval)
+
+    bench = commands.add_parser(
+        "bench", help="benchmark against Haystack: latency, load, scale, cold start", add_help=False
+    )
+    bench.add_argument("rest", nargs=argparse.REMAINDER)
+    bench.set_defaults(run=lambda args: __import__("eval.bench").bench.main(args.rest))
 
     train = commands.add_parser("train-reader", help="fine-tune the span reader on SQuAD files", add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
