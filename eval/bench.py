@@ -156,11 +156,12 @@ def _squad_paragraphs(files: list[Path], count: int) -> list:
 
 
 def _compare_to_float32(configs: list[dict]) -> None:
-    """F1 of each configuration minus the float32 reader's, where the run has one (quality must not pay for speed)."""
-    baseline = next((c for c in configs if c["answerer"] == "reader" and c["precision"] == "float32"), None)
+    """F1 of each reader configuration minus the float32 reader's, where the run has one (speed must not cost F1)."""
+    readers = [c for c in configs if c["answerer"] == "reader"]
+    baseline = next((c for c in readers if c["precision"] == "float32"), None)
     if baseline is None or "quality" not in baseline:
         return
-    for config in configs:
+    for config in readers:
         if config is not baseline and config.get("quality", {}).get("f1") is not None:
             config["quality"]["f1_vs_float32"] = round(config["quality"]["f1"] - baseline["quality"]["f1"], 2)
 
@@ -209,6 +210,8 @@ def _sections(value: str) -> frozenset[str]:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     out = Console(soft_wrap=True)
+    if not out.is_terminal:  # a log file or a pipe: wide enough that the tables keep one line per row
+        out = Console(soft_wrap=True, width=160)
     if args.compare:
         runs = [(path.stem, bench_report.read_json(path)) for path in args.compare]
         out.print(bench_report.headline_table(runs, "qa bench · " + " against ".join(name for name, _ in runs)))

@@ -159,12 +159,16 @@ def plot_load(run: dict, path: Path) -> bool:
     from matplotlib import pyplot as plt
 
     figure, (latency, throughput) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for config in run["configs"]:
+    for number, config in enumerate(run["configs"]):
         levels = config.get("http", [])
         clients = [level["concurrency"] for level in levels]
+        colour = f"C{number}"  # one colour per configuration, its p50 solid and its p99 dashed
         for key, style in (("p50_ms", "-o"), ("p99_ms", "--^")):
-            latency.plot(clients, [level[key] for level in levels], style, label=f"{config['label']} {key[:3]}")
-        throughput.plot(clients, [level["requests_per_s"] for level in levels], "-o", label=config["label"])
+            values = [level[key] for level in levels]
+            latency.plot(clients, values, style, color=colour, label=f"{config['label']} {key[:3]}")
+        throughput.plot(
+            clients, [level["requests_per_s"] for level in levels], "-o", color=colour, label=config["label"]
+        )
     every_level = sorted({level["concurrency"] for config in run["configs"] for level in config.get("http", [])})
     for axes, ylabel in ((latency, "latency (ms)"), (throughput, "requests/s")):
         axes.set_xscale("log", base=2)

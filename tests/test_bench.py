@@ -240,3 +240,17 @@ def test_bad_options_are_usage_errors(option: str, value: str, capsys: pytest.Ca
 
     assert exit_info.value.code == 2
     assert option in capsys.readouterr().err
+
+
+def test_f1_is_compared_with_the_float32_reader_for_reader_configurations_only() -> None:
+    from eval.bench import _compare_to_float32
+
+    configs = [
+        {"answerer": "reader", "precision": "float32", "quality": {"f1": 52.0}},
+        {"answerer": "reader", "precision": "bfloat16", "quality": {"f1": 51.25}},
+        {"answerer": "pattern", "precision": "float32", "quality": {"f1": 40.0}},
+    ]
+
+    _compare_to_float32(configs)
+
+    assert [c["quality"].get("f1_vs_float32") for c in configs] == [None, -0.75, None]
