@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 SQUAD ?= ../shared/data/squad/squad-v2.0-train.json
 
-.PHONY: serve test setup browser lint eval
+.PHONY: serve test setup browser lint eval bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,11 @@ eval: setup
 # The test suite runs last so that its summary line closes the output.
 test: setup browser lint eval
 	$(BIN)/pytest
+
+# Not part of `make test`: about 12 minutes on 2 idle cores (README, "Benchmark"). BENCH_ARGS=--quick for a smoke run.
+$(VENV)/.bench-installed: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-installed
+	$(BIN)/qa bench $(BENCH_ARGS)
