@@ -8,6 +8,7 @@ side by side (before/after a change).
 """
 
 import argparse
+import importlib.util
 import os
 import platform
 import sys
@@ -18,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from eval import bench_report, bench_sections
 from eval.bench_plan import FULL, QUICK, SECTIONS, Config, Plan, configurations
@@ -178,19 +180,26 @@ def _parser() -> argparse.ArgumentParser:
         choices=["auto", "float32", "bfloat16"],
         help="the reader's; repeat to compare (default: QA_READER_PRECISION, else auto)",
     )
-    parser.add_argument("--top-k", type=int, help="passages per question (default: the answerer's own)")
-    parser.add_argument("--questions", type=int, help="gold questions used (default: all; --quick: 8)")
-    parser.add_argument("--requests", type=int, help="requests per concurrency level (default 200)")
+    parser.add_argument("--top-k", type=_positive, help="passages per question (default: the answerer's own)")
+    parser.add_argument("--questions", type=_positive, help="gold questions used (default: all; --quick: 8)")
+    parser.add_argument("--requests", type=_positive, help="requests per concurrency level (default 200)")
     parser.add_argument("--concurrency", type=_levels, help="comma-separated client counts (default 1,4,16,32)")
-    parser.add_argument("--paragraphs", type=int, help="SQuAD paragraphs in the large index (default 20000)")
-    parser.add_argument("--cold-runs", type=int, help="`qa ask` processes timed (default 5)")
-    parser.add_argument("--f1-limit", type=int, help="held-out questions for F1 (default: all 704)")
+    parser.add_argument("--paragraphs", type=_positive, help="SQuAD paragraphs in the large index (default 20000)")
+    parser.add_argument("--cold-runs", type=_positive, help="`qa ask` processes timed (default 5)")
+    parser.add_argument("--f1-limit", type=_positive, help="held-out questions for F1 (default: all 704)")
     parser.add_argument("--skip", type=_sections, default=frozenset(), help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR, help="folder of the SQuAD train files")
     parser.add_argument("--output", type=Path, help="JSON file (default var/bench/bench-TIME.json); a .png beside it")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="JSON", help="print earlier runs side by side")
     parser.add_argument("--markdown", action="store_true", help="also print the headline as a Markdown table")
     return parser
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
+    return number
 
 
 def _levels(value: str) -> tuple[int, ...]:
@@ -224,6 +233,10 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, key) is not None
     }
     plan = replace(QUICK if args.quick else FULL, skip=args.skip, **overrides)
+    if not {"inprocess", "haystack"} & plan.skip and importlib.util.find_spec("haystack") is None:
+        install = escape("pip install -e '.[bench]'")
+        status.print(f"[red]error:[/red] the Haystack baseline needs the bench extra: {install} (or --skip haystack)")
+        return 2
     from service.settings import Settings
 
     configs = configurations(args.answerer or ["reader"], args.precision or [Settings().reader_precision], args.top_k)

@@ -232,7 +232,8 @@ def test_qa_bench_compare_prints_earlier_runs_side_by_side(tmp_path: Path, capsy
 
 
 @pytest.mark.parametrize(
-    ("option", "value"), [("--concurrency", "0,4"), ("--concurrency", "many"), ("--skip", "everything")]
+    ("option", "value"),
+    [("--concurrency", "0,4"), ("--concurrency", "many"), ("--skip", "everything"), ("--requests", "0")],
 )
 def test_bad_options_are_usage_errors(option: str, value: str, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
@@ -254,3 +255,15 @@ def test_f1_is_compared_with_the_float32_reader_for_reader_configurations_only()
     _compare_to_float32(configs)
 
     assert [c["quality"].get("f1_vs_float32") for c in configs] == [None, -0.75, None]
+
+
+def test_without_the_bench_extra_it_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importlib.util
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
+
+    assert main(["--quick"]) == 2
+
+    assert "pip install -e '.[bench]'" in " ".join(capsys.readouterr().err.split())
