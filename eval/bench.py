@@ -116,7 +116,7 @@ def run_bench(plan: Plan, configs: list[Config], squad_dir: Path, workdir: Path)
         run["builds"]["squad"] = {"paragraphs": len(paragraphs), **build}
         for config, figures in zip(configs, run["configs"], strict=True):
             _step(f"/ask at {len(paragraphs)} paragraphs, {config.label}")
-            figures["scale"] = bench_sections.at_scale(config, large, questions)
+            figures["scale"] = bench_sections.at_scale(config, large, questions, plan.requests)
     del embedder
 
     if "coldstart" not in plan.skip:

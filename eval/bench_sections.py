@@ -4,10 +4,12 @@ import statistics
 import time
 from pathlib import Path
 
+from eval.bench_haystack import HaystackQA
 from eval.bench_load import run_load
 from eval.bench_plan import Config
 from eval.bench_server import peak_rss_mb, serve, time_ask
 from eval.bench_stats import summarize, time_alternating
+from eval.datasets import EvalSet
 from index.builder import IndexBuilder
 from index.documents import Document
 from index.embedding import Embedder
@@ -29,7 +31,7 @@ def build_index(folder: Path, documents: list[Document], embedder: Embedder, set
     }
 
 
-def in_process(config: Config, index_dir: Path, questions: list[str], haystack=None) -> dict:
+def in_process(config: Config, index_dir: Path, questions: list[str], haystack: HaystackQA | None = None) -> dict:
     """`QAPipeline.ask` on every question, alternating with the Haystack pipeline at the same top_k when given."""
     from service.runtime import load_pipeline
 
@@ -56,12 +58,12 @@ def over_http(config: Config, index_dir: Path, questions: list[str], levels: tup
         return {"http": loads, "server": {"ready_s": round(server.ready_s, 2), "peak_rss_mb": peak_rss_mb(server.pid)}}
 
 
-def at_scale(config: Config, index_dir: Path, questions: list[str]) -> dict:
-    """Every question once, one client, against the large index (the same measurement as HTTP at 1 client)."""
+def at_scale(config: Config, index_dir: Path, questions: list[str], requests: int) -> dict:
+    """One client against the large index: the same requests as HTTP at 1 client on the bundled one, for the ratio."""
     bodies = _bodies(questions, config.top_k)
     with serve(config.env(index_dir)) as server:
         run_load(server.base_url, bodies, 1, min(5, len(bodies)))
-        load = run_load(server.base_url, bodies, 1, len(bodies)).to_json()
+        load = run_load(server.base_url, bodies, 1, requests).to_json()
         return {**load, "ready_s": round(server.ready_s, 2), "peak_rss_mb": peak_rss_mb(server.pid)}
 
 
@@ -77,7 +79,7 @@ def cold_start(config: Config, index_dir: Path, question: str, runs: int) -> dic
     }
 
 
-def quality(config: Config, eval_set, workdir: Path, limit: int | None) -> dict:
+def quality(config: Config, eval_set: EvalSet, workdir: Path, limit: int | None) -> dict:
     """Held-out F1 in reader mode (the gold paragraph given), through the eval runner and its metrics."""
     from eval.runner import run_eval
 
