@@ -64,19 +64,29 @@ def load_documents(paths: list[Path]) -> list[Document]:
 
 def load_document(path: Path) -> Document:
     """One file as a Document; unsupported types, undecodable bytes and empty files are refused."""
+    check_suffix(path)
+    return parse_document(path, path.read_bytes(), title=_titles_for(path.parent).get(path.name))
+
+
+def check_suffix(path: Path) -> None:
+    """Refuse a file type we can't read, naming the file and the supported types."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
         raise DocumentError(f"{path}: unsupported file type {suffix or '(none)'!r}; supported: {supported}")
+
+
+def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str | None = None) -> Document:
+    """A file's bytes as a Document (from disk or an upload): UTF-8 only, HTML read as its visible text, never empty."""
+    check_suffix(path)
     try:
-        raw = path.read_bytes().decode("utf-8-sig")
+        decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DocumentError(f"{path}: not valid UTF-8 (byte {error.start}); save it as UTF-8 text") from None
-    text = html_to_text(raw) if suffix in HTML_SUFFIXES else raw.replace("\r\n", "\n")
+    text = html_to_text(decoded) if path.suffix.lower() in HTML_SUFFIXES else decoded.replace("\r\n", "\n")
     if not text.strip():
         raise DocumentError(f"{path}: the file holds no text")
-    title = _titles_for(path.parent).get(path.name) or guess_title(text, path)
-    return Document(id=document_id(path), title=title, source=path.name, text=text)
+    return Document(id=doc_id or document_id(path), title=title or guess_title(text, path), source=path.name, text=text)
 
 
 def guess_title(text: str, path: Path) -> str:

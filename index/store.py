@@ -1,14 +1,20 @@
 """The index on disk: documents, chunks, vectors and a manifest, written as whole generations.
 
-Each save writes a new `gen-N/` folder completely, then atomically replaces the `CURRENT` pointer (temp file + rename).
-A process killed at any moment leaves `CURRENT` naming a complete generation, so the previous index still loads.
+Each save writes a new `gen-N/` folder completely and fsyncs its files and the folder, then atomically replaces the
+`CURRENT` pointer (temp file, fsync, rename, fsync of the index folder). A process killed at any moment, or a power cut
+after `save` returns, leaves `CURRENT` naming a complete generation: the new one once `save` has returned, else the
+previous one. Writers take `IndexStore.writing()`, an exclusive lock on the index folder shared across processes.
 """
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -18,10 +24,15 @@ from index.vectors import VectorIndex
 
 FORMAT_VERSION = 1
 POINTER = "CURRENT"
+LOCK = ".write.lock"
 
 
 class IndexUnavailable(RuntimeError):
     """The index on disk is missing, damaged or was built with other settings; the message says how to fix it."""
+
+
+class IndexBusy(RuntimeError):
+    """Another writer held the index for longer than this one would wait."""
 
 
 @dataclass(frozen=True)
@@ -66,10 +77,20 @@ class IndexData:
     documents: dict[str, Document]
     chunks: dict[int, Chunk]
     vectors: VectorIndex
+    generation: str = ""  # the folder it was loaded from; empty for one built in memory
 
     def chunk_counts(self) -> Counter[str]:
         """How many chunks each document has."""
         return Counter(chunk.document_id for chunk in self.chunks.values())
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's contents to disk (a folder's fsync makes the names in it durable)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
@@ -83,6 +104,7 @@ def _atomic_write_text(path: Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    fsync_path(path.parent)  # the rename itself is durable only once the folder is
 
 
 class IndexStore:
@@ -92,12 +114,37 @@ class IndexStore:
     def exists(self) -> bool:
         return (self.folder / POINTER).is_file()
 
-    def _current(self) -> Path:
+    def generation(self) -> str:
+        """The name of the generation `CURRENT` names now (it changes with every save)."""
         try:
-            name = (self.folder / POINTER).read_text(encoding="utf-8").strip()
+            return (self.folder / POINTER).read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             raise IndexUnavailable(f"no index in {self.folder}; build one with `qa index build`") from None
-        return self.folder / name
+
+    def _current(self) -> Path:
+        return self.folder / self.generation()
+
+    @contextlib.contextmanager
+    def writing(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the index's write lock (an flock, so `qa index add` and the service exclude each other).
+
+        Waits up to `timeout` seconds (None: as long as it takes), then raises IndexBusy.
+        """
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / LOCK, "a+b") as handle:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | (0 if deadline is None else fcntl.LOCK_NB))
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexBusy(f"another write to {self.folder} took longer than {timeout:g}s") from None
+                    time.sleep(0.02)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def read_manifest(self) -> Manifest:
         return self._read_manifest(self._current())
@@ -131,10 +178,10 @@ class IndexStore:
             raise IndexUnavailable(
                 f"index in {generation} has {len(vectors)} vectors for {len(chunks)} chunks; rebuild it"
             )
-        return IndexData(manifest, documents, chunks, vectors)
+        return IndexData(manifest, documents, chunks, vectors, generation.name)
 
-    def save(self, data: IndexData) -> None:
-        """Write a new generation, switch `CURRENT` to it, then remove older generations."""
+    def save(self, data: IndexData) -> str:
+        """Write a new generation durably, switch `CURRENT` to it, remove older generations; returns its name."""
         self.folder.mkdir(parents=True, exist_ok=True)
         previous = self._current() if self.exists() else None
         generation = Path(tempfile.mkdtemp(dir=self.folder, prefix="gen-"))
@@ -151,9 +198,11 @@ class IndexStore:
         data.vectors.write(str(generation / "vectors.faiss"))
         (generation / "manifest.json").write_text(json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8")
         for path in generation.iterdir():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
+            fsync_path(path)
+        fsync_path(generation)
+        fsync_path(self.folder)  # the new folder's own name, before CURRENT may point at it
         _atomic_write_text(self.folder / POINTER, generation.name + "\n")
         for old in self.folder.glob("gen-*"):
             if old not in (generation, previous) and old.is_dir():  # a reader may still be in `previous`
                 shutil.rmtree(old, ignore_errors=True)
+        return generation.name

@@ -1,15 +1,16 @@
 """Building and updating the index with the fake embedder: added, unchanged, replaced, rebuilt."""
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fakes import FakeEmbedder, write_files
 
-from index.builder import IndexBuilder, UpdateReport
+from index.builder import DocumentConflict, IndexBuilder, UnknownDocument, UpdateReport
 from index.chunking import ChunkingSettings, chunk_document
-from index.documents import DocumentError, load_documents
+from index.documents import Document, DocumentError, load_documents
 from index.store import POINTER, IndexData, IndexStore
 from service.runtime import ensure_index
 from service.settings import Settings
@@ -172,3 +173,34 @@ def test_ensure_index_rebuilds_for_another_embedding_model(tmp_path: Path, tiny_
     assert sorted(data.documents) == ["comet", "harbour", "orchard"]
     assert set(embedder.encoded) >= {chunk.text for chunk in data.chunks.values()}
     assert_consistent(data)
+
+
+def test_change_adds_replaces_and_removes_in_one_generation(builder: IndexBuilder, tiny_corpus: Path) -> None:
+    builder.build([tiny_corpus])
+    before = builder.store.generation()
+    pier = Document("pier", "Pier", "api", "The pier is 400 metres long.")
+    harbour = builder.store.load().documents["harbour"]
+
+    report = builder.change(upsert=[pier, replace(harbour, text="The harbour closed in 1990.")], remove=["comet"])
+
+    assert (report.added, report.replaced, report.removed) == (["pier"], ["harbour"], ["comet"])
+    assert report.generation == builder.store.generation() != before
+    data = builder.store.load()
+    assert sorted(data.documents) == ["harbour", "orchard", "pier"]
+    assert sorted(data.manifest.content_hashes) == ["harbour", "orchard", "pier"]
+    assert {chunk.document_id for chunk in data.chunks.values()} == {"harbour", "orchard", "pier"}
+    assert len(data.vectors) == len(data.chunks)
+
+
+def test_change_refuses_a_taken_id_or_an_unknown_one_and_writes_nothing(
+    builder: IndexBuilder, tiny_corpus: Path
+) -> None:
+    builder.build([tiny_corpus])
+    before = builder.store.generation()
+
+    with pytest.raises(DocumentConflict, match="'harbour' exists already"):
+        builder.change(upsert=[Document("harbour", "H", "api", "New text.")], new_only=True)
+    with pytest.raises(UnknownDocument, match="no document with id 'pier'"):
+        builder.change(remove=["pier"])
+
+    assert builder.store.generation() == before

@@ -3,6 +3,7 @@
 import json
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -11,9 +12,10 @@ import numpy as np
 import pytest
 from fakes import DIMENSION, FakeEmbedder
 
+from index import store as store_module
 from index.chunking import ChunkingSettings, chunk_document
 from index.documents import Document, load_documents
-from index.store import FORMAT_VERSION, POINTER, IndexData, IndexStore, IndexUnavailable, Manifest
+from index.store import FORMAT_VERSION, POINTER, IndexBusy, IndexData, IndexStore, IndexUnavailable, Manifest
 from index.vectors import VectorIndex
 
 CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
@@ -240,3 +242,46 @@ def test_damaged_index_is_unavailable_with_a_fix(
     message = str(raised.value)
     assert str(tmp_path) in message
     assert "rebuild" in message
+
+
+def test_save_makes_files_and_folders_durable_before_switching(
+    tmp_path: Path, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = IndexStore(tmp_path / "index")
+    store.save(index_data(documents))
+    events: list[str] = []
+    real_fsync_path, real_replace = store_module.fsync_path, os.replace
+
+    def record_fsync(path: Path) -> None:
+        events.append(f"fsync {Path(path).relative_to(tmp_path)}")
+        real_fsync_path(path)
+
+    def record_replace(source: str, target: str | Path) -> None:
+        events.append(f"replace {Path(target).name}")
+        real_replace(source, target)
+
+    monkeypatch.setattr(store_module, "fsync_path", record_fsync)
+    monkeypatch.setattr(store_module.os, "replace", record_replace)
+
+    name = store.save(index_data(documents))
+
+    switch = events.index(f"replace {POINTER}")
+    before = set(events[:switch])
+    for file in ("documents.jsonl", "chunks.jsonl", "vectors.faiss", "manifest.json"):
+        assert f"fsync index/{name}/{file}" in before, events
+    assert {f"fsync index/{name}", "fsync index"} <= before, events
+    assert events[switch + 1 :] == ["fsync index"], events  # the rename itself made durable
+    assert store.generation() == name
+
+
+def test_a_second_writer_waits_then_gives_up(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    other = IndexStore(tmp_path / "index")  # as another process would: its own open of the lock file
+
+    with store.writing():
+        started = time.monotonic()
+        with pytest.raises(IndexBusy, match=r"took longer than 0.2s"), other.writing(timeout=0.2):
+            pass
+        assert time.monotonic() - started >= 0.2
+    with other.writing(timeout=0.2):  # free again once released
+        pass
