@@ -10,26 +10,35 @@ from fastapi.staticfiles import StaticFiles
 
 from service.chat_routes import STATIC_DIR
 from service.chat_routes import router as chat_router
+from service.document_routes import router as document_router
 from service.errors import ServiceError
+from service.limits import BodyLimit
+from service.live_index import LiveIndex
 from service.pipeline import QAPipeline
 from service.routes import router
 from service.settings import Settings
 
 
-def create_app(settings: Settings | None = None, pipeline: QAPipeline | None = None) -> FastAPI:
-    """The app; pass `pipeline` to serve a ready-made one (tests hand in fakes), else it loads from `settings`."""
+def create_app(
+    settings: Settings | None = None, pipeline: QAPipeline | None = None, live_index: LiveIndex | None = None
+) -> FastAPI:
+    """The app; pass `pipeline` (read-only) or `live_index` to serve ready-made ones (tests hand in fakes), else it
+    loads from `settings`."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if pipeline is None:
-            from service.runtime import load_pipeline
-
-            app.state.pipeline = load_pipeline(settings)
+        if live_index is not None:
+            app.state.live_index = live_index
+        elif pipeline is not None:
+            app.state.live_index = LiveIndex.fixed(pipeline)
         else:
-            app.state.pipeline = pipeline
+            from service.runtime import load_live_index
+
+            app.state.live_index = load_live_index(settings)
         yield
-        app.state.pipeline = None
+        with app.state.live_index.writing:  # a write in flight finishes, durably, before the process may exit
+            app.state.live_index = None
 
     app = FastAPI(
         title="Cited QA",
@@ -40,11 +49,14 @@ def create_app(settings: Settings | None = None, pipeline: QAPipeline | None = N
         docs_url=None,  # served below from packaged Swagger UI files: this machine has no CDN to load them from
     )
     app.state.settings = settings
-    app.state.pipeline = None
+    app.state.live_index = None
     app.include_router(router)
+    app.include_router(document_router)
     _serve_docs_offline(app)
     app.include_router(chat_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Inside the headers middleware, so a 413 raised mid-body reaches the route's own error handling unwrapped.
+    app.add_middleware(BodyLimit, json_bytes=settings.max_json_bytes, upload_bytes=settings.max_upload_bytes)
     app.middleware("http")(_add_security_headers)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -87,7 +99,7 @@ def _serve_docs_offline(app: FastAPI) -> None:
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    return JSONResponse({"detail": error.detail}, status_code=error.status_code)
+    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -95,8 +107,22 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = []
     for item in error.errors():
+        if item["type"] == "json_invalid" and len(item["loc"]) == 2 and isinstance(item["loc"][1], int):
+            problems.append({"field": "body", "message": _json_position(item, error.body)})
+            continue
         where = ".".join(str(part) for part in item["loc"] if part != "body") or "body"
         message = str(item["msg"]).removeprefix("Value error, ")
         problems.append({"field": where, "message": message})
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+
+def _json_position(item: dict, document: object) -> str:
+    """FastAPI reports a JSON syntax error's character position as the location; say it as a position."""
+    position = item["loc"][1]
+    reason = str(item.get("ctx", {}).get("error", "syntax error"))
+    if isinstance(document, str):
+        line = document.count("\n", 0, position) + 1
+        column = position - (document.rfind("\n", 0, position) + 1) + 1
+        return f"the body is not valid JSON: {reason} at line {line}, column {column} (character {position})"
+    return f"the body is not valid JSON: {reason} at character {position}"

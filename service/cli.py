@@ -111,7 +111,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     ensure_index(settings, SentenceEmbedder(settings.embedding_model), progress=True)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port)
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
+    # lifespan's shutdown, which waits for a document write to reach its generation switch.
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
     return 0
 
 

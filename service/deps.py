@@ -1,18 +1,31 @@
-"""FastAPI dependencies: handlers get the loaded pipeline and settings through these aliases."""
+"""FastAPI dependencies: handlers get the loaded pipeline, the live index and settings through these aliases."""
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from service.errors import NotReady
+from service.live_index import LiveIndex
 from service.pipeline import QAPipeline
 from service.settings import Settings
 
+GENERATION_HEADER = "X-Index-Generation"
 
-def get_pipeline(request: Request) -> QAPipeline:
-    pipeline = getattr(request.app.state, "pipeline", None)
+
+def get_live_index(request: Request) -> LiveIndex:
+    live = getattr(request.app.state, "live_index", None)
+    if live is None:
+        raise NotReady("the service is still loading its index and models; try again in a few seconds")
+    return live
+
+
+def get_pipeline(live: Annotated[LiveIndex, Depends(get_live_index)], response: Response) -> QAPipeline:
+    """The current generation's pipeline, taken once per request; the response names its generation."""
+    pipeline = live.pipeline()
     if pipeline is None:
         raise NotReady("the service is still loading its index and models; try again in a few seconds")
+    if pipeline.generation:
+        response.headers[GENERATION_HEADER] = pipeline.generation
     return pipeline
 
 
@@ -21,4 +34,5 @@ def get_settings(request: Request) -> Settings:
 
 
 PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
+LiveIndexDep = Annotated[LiveIndex, Depends(get_live_index)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]

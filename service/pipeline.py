@@ -30,12 +30,14 @@ class QAPipeline:
         documents: Mapping[str, Document],
         top_k: int,
         chunk_counts: Mapping[str, int] | None = None,
+        generation: str = "",
     ) -> None:
         self.retriever = retriever
         self.answerer = answerer
         self.documents = documents
         self.top_k = top_k
         self.chunk_counts = chunk_counts or {}
+        self.generation = generation  # the index generation these documents come from
 
     def passages(self, question: str, top_k: int | None = None) -> list[Passage]:
         hits = self.retriever.search(question, top_k or self.top_k)

@@ -2,24 +2,26 @@
 
 import logging
 import os
+from collections.abc import Callable
 
 from index.builder import IndexBuilder
-from index.embedding import SentenceEmbedder
+from index.embedding import Embedder, SentenceEmbedder
 from index.search import HybridRetriever
-from index.store import IndexStore
+from index.store import IndexData, IndexStore
 from service.answers import Answerer
+from service.live_index import LiveIndex
 from service.pipeline import QAPipeline
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-def make_builder(settings: Settings, embedder: SentenceEmbedder | None = None, progress: bool = False) -> IndexBuilder:
+def make_builder(settings: Settings, embedder: Embedder | None = None, progress: bool = False) -> IndexBuilder:
     embedder = embedder or SentenceEmbedder(settings.embedding_model)
     return IndexBuilder(IndexStore(settings.index_dir), embedder, settings.chunking, progress=progress)
 
 
-def ensure_index(settings: Settings, embedder: SentenceEmbedder, progress: bool = False) -> IndexStore:
+def ensure_index(settings: Settings, embedder: Embedder, progress: bool = False) -> IndexStore:
     """Build the index from the configured corpus when none exists; rebuild it when its model or chunking differ."""
     builder = make_builder(settings, embedder, progress)
     store = builder.store
@@ -53,7 +55,32 @@ def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = SentenceEmbedder(settings.embedding_model).load()
     store = ensure_index(settings, embedder, progress)
-    data = store.load()
-    retriever = HybridRetriever(data, embedder)
-    answerer = load_answerer(settings)
-    return QAPipeline(retriever, answerer, data.documents, settings.top_k or answerer.top_k, data.chunk_counts())
+    return pipeline_opener(embedder, load_answerer(settings), settings)(store.load())
+
+
+def pipeline_opener(embedder: Embedder, answerer: Answerer, settings: Settings) -> Callable[[IndexData], QAPipeline]:
+    """Opens a pipeline over one index generation with models already loaded."""
+    top_k = settings.top_k or answerer.top_k
+
+    def open_pipeline(data: IndexData) -> QAPipeline:
+        retriever = HybridRetriever(data, embedder)
+        return QAPipeline(retriever, answerer, data.documents, top_k, data.chunk_counts(), data.generation)
+
+    return open_pipeline
+
+
+def load_live_index(settings: Settings, embedder: Embedder | None = None) -> LiveIndex:
+    """The service's index: answers from the current generation, and takes document writes when a token is set."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    embedder = embedder or SentenceEmbedder(settings.embedding_model).load()
+    store = ensure_index(settings, embedder)
+    builder = None
+    if settings.admin_token is not None:
+        # Writes embed with their own model copy: one fast tokenizer used from two threads at once can fail
+        # ("Already borrowed"), and a long upload then never holds up the questions.
+        if isinstance(embedder, SentenceEmbedder):
+            write_embedder: Embedder = SentenceEmbedder(embedder.model_id).load()
+        else:
+            write_embedder = embedder
+        builder = IndexBuilder(store, write_embedder, settings.chunking)
+    return LiveIndex(store, pipeline_opener(embedder, load_answerer(settings), settings), builder).load()

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingSettings
@@ -37,6 +37,15 @@ class Settings(BaseSettings):
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     max_question_chars: int = Field(1000, ge=1)
     chat_history_messages: int = Field(12, ge=1, le=100, description="Messages of a chat kept for resolving follow-ups")
+    admin_token: SecretStr | None = Field(
+        None, description="Bearer token for the document write routes; unset: they answer 403 (switched off)"
+    )
+    max_json_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body of a JSON route; larger is a 413")
+    max_upload_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Largest multipart upload; larger is a 413")
+    write_wait_seconds: float = Field(
+        10.0, ge=0, description="How long a document write waits for another to finish before a 503 with Retry-After"
+    )
+    shutdown_grace_seconds: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests may finish")
 
     @property
     def chunking(self) -> ChunkingSettings:

@@ -1,0 +1,71 @@
+"""Pydantic models of the document write routes, and the two request body shapes they take."""
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from index.documents import SUPPORTED_SUFFIXES
+
+ID_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+MAX_TITLE_CHARS = 300
+
+
+def has_words(text: str) -> str:
+    if not text.strip():
+        raise ValueError("the document holds no text; send its words in 'text'")
+    return text
+
+
+def optional_title(title: str | None) -> str | None:
+    return (title or "").strip() or None
+
+
+class DocumentIn(BaseModel):
+    id: str | None = Field(
+        None, pattern=ID_PATTERN, description="Letters, digits, '.', '_', '-'; omitted: one made from the text's hash"
+    )
+    title: Annotated[str | None, AfterValidator(optional_title)] = Field(
+        None, max_length=MAX_TITLE_CHARS, description="Omitted: a Markdown heading or the first line of the text"
+    )
+    text: Annotated[str, AfterValidator(has_words)] = Field(
+        description="Plain text; answers cite character offsets into exactly this text",
+        examples=["The harbour opened in 1892. Fishing boats still land 300 tonnes of cod each year."],
+    )
+
+    def document_id(self) -> str:
+        return self.id or "doc-" + hashlib.sha256(self.text.encode("utf-8")).hexdigest()[:16]
+
+
+class DocumentChange(BaseModel):
+    id: str
+    title: str
+    status: Literal["added", "replaced", "unchanged", "removed"]
+    chunks: int = Field(description="The document's chunks in the index now (0 once removed)")
+    generation: str = Field(description="The index generation that holds the change; it is durable when this returns")
+
+
+UPLOAD_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": f"UTF-8 {', '.join(sorted(SUPPORTED_SUFFIXES))}; its name (without suffix) is the id",
+        },
+        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS, "description": "Omitted: from the text"},
+        "id": {"type": "string", "pattern": ID_PATTERN, "description": "Omitted: the file name without suffix"},
+    },
+}
+
+# The routes read their bodies themselves (JSON or an upload, by Content-Type), so the schema is declared here.
+DOCUMENT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": DocumentIn.model_json_schema()},
+            "multipart/form-data": {"schema": UPLOAD_SCHEMA},
+        },
+    }
+}

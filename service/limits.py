@@ -1,0 +1,47 @@
+"""Request body limits, enforced before a body is read whole: 413 with a sentence saying the limit."""
+
+from fastapi import HTTPException
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyLimit:
+    """Refuses bodies over `upload_bytes` (multipart uploads) or `json_bytes` (anything else).
+
+    A declared Content-Length over the limit is refused before any byte is read; a body sent without one (chunked) is
+    counted as it streams in and refused at the first byte over.
+    """
+
+    def __init__(self, app: ASGIApp, json_bytes: int, upload_bytes: int) -> None:
+        self.app = app
+        self.json_bytes = json_bytes
+        self.upload_bytes = upload_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        upload = headers.get("content-type", "").lower().startswith("multipart/form-data")
+        limit = self.upload_bytes if upload else self.json_bytes
+        kind = "an upload" if upload else "a JSON body"
+        detail = f"the request body is over {limit:,} bytes, the most {kind} may be; send a smaller one"
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            await JSONResponse({"detail": detail}, status_code=413, headers={"Connection": "close"})(
+                scope, receive, send
+            )
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise HTTPException(413, detail)
+            return message
+
+        await self.app(scope, counted, send)

@@ -1,0 +1,76 @@
+"""The pipeline over the index's current generation, swapped for a new one when `CURRENT` moves.
+
+A write here (the document routes) or in another process (`qa index add`) saves a new generation; the next request sees
+it without a restart. Each request takes one pipeline and answers from it throughout, so an answer never mixes
+generations. Writes go through `change`, which returns only once the new generation is durable and loaded.
+"""
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from index.builder import IndexBuilder, UpdateReport
+from index.documents import Document
+from index.store import IndexData, IndexStore, IndexUnavailable
+from service.pipeline import QAPipeline
+
+log = logging.getLogger(__name__)
+
+
+class LiveIndex:
+    def __init__(
+        self,
+        store: IndexStore | None,
+        open_pipeline: Callable[[IndexData], QAPipeline],
+        builder: IndexBuilder | None = None,
+        pipeline: QAPipeline | None = None,
+    ) -> None:
+        """`builder` makes it writable; `pipeline` (with no store) serves a fixed, ready-made pipeline."""
+        self.store = store
+        self.builder = builder
+        self._open_pipeline = open_pipeline
+        self._pipeline = pipeline
+        self._swap = threading.Lock()
+        self.writing = threading.Lock()  # held through a write, so shutdown can wait for one to finish
+
+    @classmethod
+    def fixed(cls, pipeline: QAPipeline) -> "LiveIndex":
+        """A pipeline that never changes (tests hand in fakes this way); writes are refused."""
+        return cls(None, lambda data: pipeline, pipeline=pipeline)
+
+    def load(self) -> "LiveIndex":
+        """Open the current generation."""
+        if self.store is not None:
+            self._refresh()
+        return self
+
+    def pipeline(self) -> QAPipeline | None:
+        """The pipeline over the current generation, opening a newer one first when `CURRENT` has moved."""
+        if self.store is not None and self._pipeline is not None:
+            try:
+                if self.store.generation() != self._pipeline.generation:
+                    self._refresh()
+            except IndexUnavailable as error:  # a generation removed under us: keep answering from the one we hold
+                log.warning("kept index generation %s: %s", self._pipeline.generation, error)
+        return self._pipeline
+
+    def change(
+        self, upsert: Sequence[Document] = (), remove: Sequence[str] = (), new_only: bool = False, wait: float = 10.0
+    ) -> UpdateReport:
+        """Apply a change as one new generation (see IndexBuilder.change) and serve it before returning."""
+        if self.builder is None:
+            raise RuntimeError("this index is read-only")
+        with self.writing:
+            report = self.builder.change(upsert, remove, new_only=new_only, wait=wait)
+            self._refresh()
+        return report
+
+    def _refresh(self) -> None:
+        assert self.store is not None
+        with self._swap:
+            current = self._pipeline.generation if self._pipeline else None
+            if current == self.store.generation():
+                return
+            data = self.store.load()
+            self._pipeline = self._open_pipeline(data)
+            log.info("serving index generation %s (%d documents)", data.generation, len(data.documents))

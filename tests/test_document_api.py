@@ -1,0 +1,201 @@
+"""The document write routes over a real index folder, with the fake embedder and answerer."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes import FakeAnswerer, FakeEmbedder
+from fastapi.testclient import TestClient
+
+from index.builder import IndexBuilder
+from index.chunking import ChunkingSettings
+from index.documents import Document
+from index.store import IndexStore
+from service.app import create_app
+from service.deps import GENERATION_HEADER
+from service.live_index import LiveIndex
+from service.pipeline import QAPipeline
+from service.runtime import pipeline_opener
+from service.settings import Settings
+
+TOKEN = "correct horse battery staple"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PIER = {"id": "pier", "title": "The pier", "text": "The pier opened in 1901. It is 400 metres long."}
+
+
+def live_index(index_dir: Path, settings: Settings) -> LiveIndex:
+    store = IndexStore(index_dir)
+    opener = pipeline_opener(FakeEmbedder(), FakeAnswerer(), settings)
+    return LiveIndex(store, opener, IndexBuilder(store, FakeEmbedder(), ChunkingSettings())).load()
+
+
+def make_client(tmp_path: Path, tiny_corpus: Path, **overrides: object) -> TestClient:
+    index_dir = tmp_path / "index"
+    if not IndexStore(index_dir).exists():
+        IndexBuilder(IndexStore(index_dir), FakeEmbedder(), ChunkingSettings()).build([tiny_corpus])
+    settings = Settings(index_dir=index_dir, embedding_model="fake", **{"admin_token": TOKEN, **overrides})
+    return TestClient(create_app(settings, live_index=live_index(index_dir, settings)))
+
+
+@pytest.fixture
+def client(tmp_path: Path, tiny_corpus: Path) -> Iterator[TestClient]:
+    with make_client(tmp_path, tiny_corpus) as client:
+        yield client
+
+
+def test_without_a_token_configured_writes_are_403_and_say_how_to_enable_them(
+    tmp_path: Path, tiny_corpus: Path
+) -> None:
+    with make_client(tmp_path, tiny_corpus, admin_token=None) as client:
+        for response in (
+            client.post("/documents", json=PIER, headers=AUTH),
+            client.put("/documents/pier", json=PIER, headers=AUTH),
+            client.delete("/documents/harbour", headers=AUTH),
+        ):
+            assert response.status_code == 403, response.text
+            assert "QA_ADMIN_TOKEN" in response.json()["detail"]
+        assert client.get("/documents").status_code == 200
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}])
+def test_a_missing_or_wrong_token_is_401(client: TestClient, headers: dict[str, str]) -> None:
+    response = client.post("/documents", json=PIER, headers=headers)
+
+    assert response.status_code == 401, response.text
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+    assert response.json() == {
+        "detail": "missing or wrong token: send 'Authorization: Bearer <the server's QA_ADMIN_TOKEN>'"
+    }
+    assert client.get("/documents/pier").status_code == 404
+
+
+def test_a_posted_document_is_served_and_answered_from_at_once(client: TestClient) -> None:
+    before = client.get("/health").headers[GENERATION_HEADER]
+
+    response = client.post("/documents", json=PIER, headers=AUTH)
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body.pop("generation") != before
+    assert body == {"id": "pier", "title": "The pier", "status": "added", "chunks": 1}
+    document = client.get("/documents/pier")
+    assert document.json()["text"] == PIER["text"]
+    asked = client.post("/ask", json={"question": "How long is the pier?"})
+    assert asked.headers[GENERATION_HEADER] == response.json()["generation"]
+    assert asked.json()["answer"]["document_id"] == "pier"
+    assert asked.json()["answer"]["text"] == "1901"  # the fake answerer's pick: the passage's first number
+
+
+def test_json_without_id_or_title_gets_them_from_the_text(client: TestClient) -> None:
+    response = client.post("/documents", json={"text": "# Ferry times\n\nThe ferry leaves at 9."}, headers=AUTH)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["id"].startswith("doc-")
+    assert response.json()["title"] == "Ferry times"
+
+
+def test_an_upload_is_read_like_a_file_on_disk(client: TestClient) -> None:
+    files = {"file": ("ferry-times.md", b"# Ferry times\n\nThe ferry leaves at 9 and carries 120 cars.")}
+
+    response = client.post("/documents", files=files, headers=AUTH)
+
+    assert response.status_code == 201, response.text
+    assert response.json()["id"] == "ferry-times"
+    assert response.json()["title"] == "Ferry times"
+    assert client.get("/documents/ferry-times").json()["source"] == "ferry-times.md"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("report.pdf", b"%PDF", "file: report.pdf: unsupported file type '.pdf'; supported: .htm, .html, .markdown"),
+        ("notes.txt", b"caf\xe9", "file: notes.txt: not valid UTF-8 (byte 3); save it as UTF-8 text"),
+        ("empty.html", b"<html><script>x()</script></html>", "file: empty.html: the file holds no text"),
+    ],
+)
+def test_an_unreadable_upload_is_422_with_the_cli_message(
+    client: TestClient, name: str, content: bytes, message: str
+) -> None:
+    response = client.post("/documents", files={"file": (name, content)}, headers=AUTH)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"].startswith(message)
+
+
+def test_post_of_a_taken_id_is_409_and_put_replaces_it(client: TestClient) -> None:
+    assert client.post("/documents", json=PIER, headers=AUTH).status_code == 201
+
+    taken = client.post("/documents", json=PIER, headers=AUTH)
+    assert taken.status_code == 409, taken.text
+    assert taken.json() == {
+        "detail": "a document with id 'pier' exists already; PUT /documents/{id} replaces a document"
+    }
+
+    changed = {"title": "The pier", "text": "The pier opened in 1901. It is 500 metres long."}
+    replaced = client.put("/documents/pier", json=changed, headers=AUTH)
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["status"] == "replaced"
+    assert client.get("/documents/pier").json()["text"] == changed["text"]
+    again = client.put("/documents/pier", json=changed, headers=AUTH)
+    assert (again.status_code, again.json()["status"]) == (200, "unchanged")
+    created = client.put("/documents/quay", json={"text": "The quay is 80 metres long."}, headers=AUTH)
+    assert (created.status_code, created.json()["status"]) == (201, "added")
+
+
+def test_put_refuses_an_id_that_differs_from_the_path(client: TestClient) -> None:
+    response = client.put("/documents/pier", json={**PIER, "id": "quay"}, headers=AUTH)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "id: the body's id 'quay' differs from the path's 'pier'"
+
+
+def test_delete_removes_a_document_and_its_answers(client: TestClient) -> None:
+    response = client.delete("/documents/harbour", headers=AUTH)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "removed"
+    assert client.get("/documents/harbour").status_code == 404
+    asked = client.post("/ask", json={"question": "How many tonnes of cod do fishing boats land?", "top_k": 10})
+    assert "harbour" not in {p["document_id"] for p in asked.json()["passages"]}
+    missing = client.delete("/documents/harbour", headers=AUTH)
+    assert missing.status_code == 404, missing.text
+    assert missing.json() == {"detail": "no document with id 'harbour'; GET /documents lists them"}
+
+
+def test_other_media_types_are_415(client: TestClient) -> None:
+    response = client.post("/documents", content=b"text", headers={**AUTH, "Content-Type": "text/plain"})
+
+    assert response.status_code == 415, response.text
+
+
+def test_a_write_waits_for_another_writer_then_is_503_with_retry_after(tmp_path: Path, tiny_corpus: Path) -> None:
+    with make_client(tmp_path, tiny_corpus, write_wait_seconds=0.2) as client:
+        with IndexStore(tmp_path / "index").writing():  # `qa index add` in another process, say
+            response = client.post("/documents", json=PIER, headers=AUTH)
+
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "2"
+        assert "took longer than 0.2s" in response.json()["detail"]
+        assert client.post("/documents", json=PIER, headers=AUTH).status_code == 201
+
+
+def test_a_generation_written_by_another_process_is_served_without_a_restart(
+    client: TestClient, tmp_path: Path
+) -> None:
+    other = IndexBuilder(IndexStore(tmp_path / "index"), FakeEmbedder(), ChunkingSettings())
+
+    report = other.change(upsert=[Document("pier", PIER["title"], "pier.txt", PIER["text"])])
+
+    listed = client.get("/documents")
+    assert listed.headers[GENERATION_HEADER] == report.generation
+    assert "pier" in {d["id"] for d in listed.json()}
+
+
+def test_a_fixed_pipeline_refuses_writes(tmp_path: Path, tiny_corpus: Path, bundled_index_dir: Path) -> None:
+    data = IndexStore(bundled_index_dir).load()
+    pipeline = QAPipeline(None, FakeAnswerer(), data.documents, 5)  # type: ignore[arg-type]
+    settings = Settings(index_dir=bundled_index_dir, embedding_model="fake", admin_token=TOKEN)
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        response = client.post("/documents", json=PIER, headers=AUTH)
+
+    assert response.status_code == 403, response.text

@@ -1,0 +1,68 @@
+"""Request limits and malformed input: 413 before a large body is read, 422 naming a JSON error's position."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fakes import FakeAnswerer, FakeEmbedder
+from fastapi.testclient import TestClient
+
+from index.search import HybridRetriever
+from index.store import IndexStore
+from service.app import create_app
+from service.pipeline import QAPipeline
+from service.settings import Settings
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def client(bundled_index_dir: Path) -> Iterator[TestClient]:
+    data = IndexStore(bundled_index_dir).load()
+    pipeline = QAPipeline(HybridRetriever(data, FakeEmbedder()), FakeAnswerer(), data.documents, 5)
+    settings = Settings(index_dir=bundled_index_dir, embedding_model="fake", max_json_bytes=4096, max_upload_bytes=8192)
+    with TestClient(create_app(settings, pipeline=pipeline)) as client:
+        yield client
+
+
+def test_malformed_json_is_422_giving_the_position_as_a_position(client: TestClient) -> None:
+    response = client.post("/ask", content=b'{"question":\n  "Who?",, }', headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    message = "the body is not valid JSON: Expecting property name enclosed in double quotes at line 2, column 10"
+    assert response.json() == {
+        "detail": f"body: {message} (character 22)",
+        "errors": [{"field": "body", "message": f"{message} (character 22)"}],
+    }
+
+
+def test_a_json_body_over_the_limit_is_413_before_it_is_read(client: TestClient) -> None:
+    response = client.post("/ask", json={"question": "x" * 5000})
+
+    assert response.status_code == 413, response.text
+    assert response.json() == {
+        "detail": "the request body is over 4,096 bytes, the most a JSON body may be; send a smaller one"
+    }
+
+
+def test_a_body_without_a_length_is_counted_as_it_streams(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"question": "'
+        for _ in range(10):
+            yield b"x" * 1000
+        yield b'"}'
+
+    response = client.post("/chat", content=chunks(), headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 413, response.text
+    assert "over 4,096 bytes" in response.json()["detail"]
+
+
+def test_uploads_have_their_own_larger_limit(client: TestClient) -> None:
+    small = client.post("/documents", files={"file": ("a.txt", b"x" * 6000)}, headers=AUTH)
+    large = client.post("/documents", files={"file": ("a.txt", b"x" * 9000)}, headers=AUTH)
+
+    assert small.status_code == 403, small.text  # past the limit check: no token configured here
+    assert large.status_code == 413, large.text
+    assert "over 8,192 bytes, the most an upload may be" in large.json()["detail"]
