@@ -84,6 +84,10 @@ class IndexData:
         return Counter(chunk.document_id for chunk in self.chunks.values())
 
 
+def _lines(path: Path) -> list[str]:
+    return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
+
+
 def fsync_path(path: Path) -> None:
     """Flush a file's or a folder's contents to disk (a folder's fsync makes the names in it durable)."""
     descriptor = os.open(path, os.O_RDONLY)
@@ -161,11 +165,12 @@ class IndexStore:
         manifest = self._read_manifest(generation)
         try:
             documents = {}
-            for line in (generation / "documents.jsonl").read_text(encoding="utf-8").splitlines():
+            # Split on "\n" alone: splitlines() also splits on U+2028, U+0085, \x1c-\x1e, which JSON leaves raw in text.
+            for line in _lines(generation / "documents.jsonl"):
                 record = json.loads(line)
                 documents[record["id"]] = Document(record["id"], record["title"], record["source"], record["text"])
             chunks = {}
-            for line in (generation / "chunks.jsonl").read_text(encoding="utf-8").splitlines():
+            for line in _lines(generation / "chunks.jsonl"):
                 record = json.loads(line)
                 text = documents[record["document_id"]].text[record["start"] : record["end"]]
                 chunks[record["id"]] = Chunk(record["document_id"], record["start"], record["end"], text)

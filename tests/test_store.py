@@ -73,6 +73,17 @@ def test_documents_keep_non_ascii_text_exactly(tmp_path: Path) -> None:
     assert store.load().documents == {"quotes": document}
 
 
+def test_documents_keep_line_separators_that_json_leaves_raw(tmp_path: Path) -> None:
+    # ensure_ascii=False writes these as they are, and str.splitlines() splits on every one of them.
+    text = "One\u2028two\u2029three\x85four\x1cfive\x1dsix\x1eseven\x0beight\x0cnine\rten"
+    document = Document("separators", "Line\u2028separators", "separators.txt", text)
+    store = IndexStore(tmp_path)
+
+    store.save(index_data([document]))
+
+    assert store.load().documents == {"separators": document}
+
+
 def test_a_second_save_replaces_the_first_generation(tmp_path: Path, documents: list[Document]) -> None:
     store = IndexStore(tmp_path)
     store.save(index_data(documents))
