@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.chat_routes import STATIC_DIR
 from service.chat_routes import router as chat_router
@@ -60,6 +62,7 @@ def create_app(
     app.middleware("http")(_add_security_headers)
     app.add_exception_handler(ServiceError, _service_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
 
 
@@ -115,6 +118,16 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         problems.append({"field": where, "message": message})
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
     return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+
+
+async def _http_error(request: Request, error: Exception) -> Response:
+    """FastAPI's own errors, except that a JSON body which isn't UTF-8 is malformed JSON (422), not a bare 400."""
+    assert isinstance(error, StarletteHTTPException)
+    cause = error.__cause__
+    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
+        message = f"the body is not valid JSON: not UTF-8 text (byte {cause.start})"
+        return JSONResponse({"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}, 422)
+    return await http_exception_handler(request, error)
 
 
 def _json_position(item: dict, document: object) -> str:

@@ -35,7 +35,11 @@ async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: Set
     "/v1/chat/completions",
     response_model=None,
     responses={
-        200: {"model": ChatCompletion, "description": "A chat completion; with `stream: true`, server-sent chunks"},
+        200: {
+            "model": ChatCompletion,
+            "description": "A chat completion; with `stream: true`, server-sent chunks",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
         422: {"model": ErrorResponse},
     },
 )

@@ -27,3 +27,13 @@ def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("bundled-index")
     IndexBuilder(IndexStore(folder), FakeEmbedder(), ChunkingSettings()).build([BUNDLED_CORPUS])
     return folder
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault, fuzz and load tests' figures, so CI's log shows them."""
+    from live_service import FIGURES
+
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

@@ -66,3 +66,11 @@ def test_uploads_have_their_own_larger_limit(client: TestClient) -> None:
     assert small.status_code == 403, small.text  # past the limit check: no token configured here
     assert large.status_code == 413, large.text
     assert "over 8,192 bytes, the most an upload may be" in large.json()["detail"]
+
+
+def test_a_json_body_that_is_not_utf8_is_422_naming_the_byte(client: TestClient) -> None:
+    response = client.post("/ask", content=b'{"question": "caf\xe9"}', headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    message = "the body is not valid JSON: not UTF-8 text (byte 17)"
+    assert response.json() == {"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}
