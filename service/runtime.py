@@ -2,6 +2,7 @@
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 
 from index.builder import IndexBuilder
@@ -73,6 +74,9 @@ def load_live_index(settings: Settings, embedder: Embedder | None = None) -> Liv
     """The service's index: answers from the current generation, and takes document writes when a token is set."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = embedder or SentenceEmbedder(settings.embedding_model).load()
+    threads = settings.torch_threads or (1 if settings.answerer == "pattern" else None)
+    if threads and "torch" in sys.modules:  # loaded by a real model; a fake embedder in tests needs none
+        sys.modules["torch"].set_num_threads(threads)
     store = ensure_index(settings, embedder)
     builder = None
     if settings.admin_token is not None:

@@ -45,6 +45,14 @@ class Settings(BaseSettings):
     write_wait_seconds: float = Field(
         10.0, ge=0, description="How long a document write waits for another to finish before a 503 with Retry-After"
     )
+    torch_threads: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Intra-op threads of the served models; unset: 1 with the pattern answerer (a question's embedding"
+        " gains nothing from more, and threads spinning against another busy process cost 5-10x), torch's default with"
+        " the reader",
+    )
     shutdown_grace_seconds: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests may finish")
 
     @property

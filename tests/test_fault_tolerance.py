@@ -92,23 +92,27 @@ def test_kill_9_at_random_moments_loses_no_acknowledged_document(tmp_path: Path)
     started = time.monotonic()
     for cycle in range(CYCLES):
         service = start_service(tmp_path, env, fast=True)
-        if cycle == 0:
-            initial = {d["id"] for d in httpx.get(service.url + "/documents").json()}
-        fresh = set(ledger.acknowledged) - searched  # asked about once each here, all again at the end
-        lost += check_recovered(service, ledger, initial, search=fresh)
-        searched |= fresh
-        recovered += 1
-        stop = threading.Event()
-        writer = threading.Thread(target=write_until_killed, args=(service, ledger, cycle, stop))
-        writer.start()
-        time.sleep(rng.uniform(0.05, 1.0))
-        service.kill()
+        try:
+            if cycle == 0:
+                initial = {d["id"] for d in httpx.get(service.url + "/documents").json()}
+            else:  # a restart after a kill -9
+                fresh = set(ledger.acknowledged) - searched  # asked about once each here, all again at the end
+                lost += check_recovered(service, ledger, initial, search=fresh)
+                searched |= fresh
+                recovered += 1
+            stop = threading.Event()
+            writer = threading.Thread(target=write_until_killed, args=(service, ledger, cycle, stop))
+            writer.start()
+            time.sleep(rng.uniform(0.05, 1.0))
+        finally:
+            service.kill()
         stop.set()
         writer.join(timeout=60)
         assert not writer.is_alive()
     final = start_service(tmp_path, env, fast=True)
     try:
         lost += check_recovered(final, ledger, initial, search=set(ledger.acknowledged))
+        recovered += 1
     finally:
         final.stop()
     report_figure(

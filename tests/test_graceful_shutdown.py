@@ -30,9 +30,10 @@ def test_sigterm_during_a_write_lets_it_finish(tmp_path: Path) -> None:
     writer = threading.Thread(target=post)
     writer.start()
     time.sleep(0.5)
-    assert writer.is_alive(), "the write finished before the signal; make the document longer"
+    in_flight = writer.is_alive()
     service.stop()  # SIGTERM, then waits for the process to exit
     writer.join(timeout=60)
+    assert in_flight, "the write finished before the signal; make the document longer"
 
     response = outcome.get("response")
     assert isinstance(response, httpx.Response), outcome

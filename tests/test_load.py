@@ -24,7 +24,8 @@ CONCURRENCY = 32
 TOKEN = "load-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GOLD = Path(__file__).resolve().parents[1] / "eval" / "gold.jsonl"
-P99_ASK_TARGET_MS = 1000
+P99_ASK_TARGET_MS = 1000  # the target on 2 idle cores; reported, not asserted: a busy CI machine can't promise it
+P99_ASK_BOUND_MS = 5000  # asserted: far past it, something blocks the event loop (a write run on it, say)
 
 
 @dataclass
@@ -167,11 +168,15 @@ def test_a_thousand_requests_at_concurrency_32_while_documents_change(tmp_path: 
         for kind, v in sorted(results.latencies.items())
     )
     problems = citation_problems(results)
+    p99_ask = percentile(results.latencies["ask"], 0.99)
+    verdict = "met" if p99_ask < P99_ASK_TARGET_MS else "missed"
     report_figure(
         f"load: {REQUESTS} requests at concurrency {CONCURRENCY} in {elapsed:.1f} s, {served / elapsed:.1f} QPS,"
         f" {results.writes} writes meanwhile, {len(results.errors)} errors, {len(problems)} citations outside"
-        f" their generation; {figures}; mean /ask {statistics.mean(results.latencies['ask']):.0f} ms"
+        f" their generation; {figures}; mean /ask {statistics.mean(results.latencies['ask']):.0f} ms;"
+        f" p99 /ask target {P99_ASK_TARGET_MS} ms {verdict}"
     )
     assert results.errors == []
     assert problems == []
     assert served == REQUESTS
+    assert p99_ask < P99_ASK_BOUND_MS
