@@ -10,7 +10,7 @@ from service.deps import PipelineDep, SettingsDep
 from service.followup import Turn, resolve_followup
 from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
 from service.pipeline import QAPipeline
-from service.schemas import ErrorResponse, refuse_overlong
+from service.schemas import BODY_ERRORS, refuse_overlong
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -23,7 +23,7 @@ def show_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/chat", responses={422: {"model": ErrorResponse}})
+@router.post("/chat", responses=BODY_ERRORS)
 # Both chat routes are `async def` for the reason given at /ask: the models run on the main thread.
 async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep) -> ChatResponse:
     """Answer the last user message; a follow-up is first rewritten to stand alone from the earlier turns."""
@@ -40,7 +40,7 @@ async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: Set
             "description": "A chat completion; with `stream: true`, server-sent chunks",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        422: {"model": ErrorResponse},
+        **BODY_ERRORS,
     },
 )
 async def complete_chat(

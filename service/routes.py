@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from service.deps import PipelineDep, SettingsDep
 from service.errors import NotFound
 from service.schemas import (
+    BODY_ERRORS,
     AskRequest,
     AskResponse,
     DocumentDetail,
@@ -17,7 +18,7 @@ from service.schemas import (
 router = APIRouter()
 
 
-@router.post("/ask", responses={422: {"model": ErrorResponse}})
+@router.post("/ask", responses=BODY_ERRORS)
 async def ask_question(request: AskRequest, pipeline: PipelineDep, settings: SettingsDep) -> AskResponse:
     """Answer a question with an exact, cited span of an article, or null with a reason when the articles don't say."""
     # `async def` on purpose: the models then run on the server's main thread, where torch's OpenMP team is warm.

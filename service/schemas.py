@@ -147,3 +147,10 @@ class HealthResponse(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str
+
+
+# Statuses every JSON route can answer, for its OpenAPI entry.
+BODY_ERRORS: dict[int | str, dict] = {
+    413: {"model": ErrorResponse, "description": "The body is over QA_MAX_JSON_BYTES (64 KiB by default)"},
+    422: {"model": ErrorResponse, "description": "Invalid input or malformed JSON; `detail` says what and where"},
+}
