@@ -7,11 +7,12 @@ generations. Writes go through `change`, which returns only once the new generat
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from index.builder import IndexBuilder, UpdateReport
 from index.documents import Document
-from index.store import IndexData, IndexStore, IndexUnavailable
+from index.store import IndexBusy, IndexData, IndexStore, IndexUnavailable
 from service.pipeline import QAPipeline
 
 log = logging.getLogger(__name__)
@@ -60,9 +61,20 @@ class LiveIndex:
         """Apply a change as one new generation (see IndexBuilder.change) and serve it before returning."""
         if self.builder is None:
             raise RuntimeError("this index is read-only")
-        with self.writing:
-            report = self.builder.change(upsert, remove, new_only=new_only, wait=wait)
+        busy = IndexBusy(f"another write to {self.builder.store.folder} took longer than {wait:g}s")
+        started = time.monotonic()
+        # Another write in this process first, then (the file lock) one in another process: `wait` bounds both.
+        if not self.writing.acquire(timeout=wait):
+            raise busy
+        try:
+            remaining = max(0.0, wait - (time.monotonic() - started))
+            try:
+                report = self.builder.change(upsert, remove, new_only=new_only, wait=remaining)
+            except IndexBusy:
+                raise busy from None
             self._refresh()
+        finally:
+            self.writing.release()
         return report
 
     def _refresh(self) -> None:

@@ -179,6 +179,17 @@ def test_a_write_waits_for_another_writer_then_is_503_with_retry_after(tmp_path:
         assert client.post("/documents", json=PIER, headers=AUTH).status_code == 201
 
 
+def test_a_write_waits_for_another_in_this_process_then_is_503(tmp_path: Path, tiny_corpus: Path) -> None:
+    with make_client(tmp_path, tiny_corpus, write_wait_seconds=0.2) as client:
+        live = client.app.state.live_index  # type: ignore[attr-defined]
+        with live.writing:  # a slow upload being indexed, say
+            response = client.post("/documents", json=PIER, headers=AUTH)
+
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "2"
+        assert client.post("/documents", json=PIER, headers=AUTH).status_code == 201
+
+
 def test_a_generation_written_by_another_process_is_served_without_a_restart(
     client: TestClient, tmp_path: Path
 ) -> None:
