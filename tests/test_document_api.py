@@ -210,3 +210,14 @@ def test_a_fixed_pipeline_refuses_writes(tmp_path: Path, tiny_corpus: Path, bund
         response = client.post("/documents", json=PIER, headers=AUTH)
 
     assert response.status_code == 403, response.text
+
+
+def test_a_generation_that_vanished_under_the_service_leaves_it_answering(tmp_path: Path, tiny_corpus: Path) -> None:
+    with make_client(tmp_path, tiny_corpus) as client:
+        before = client.get("/documents").headers[GENERATION_HEADER]
+        (tmp_path / "index" / "CURRENT").write_text("gen-gone\n")  # as if removed between the switch and the load
+
+        response = client.get("/documents")
+
+        assert response.status_code == 200, response.text
+        assert response.headers[GENERATION_HEADER] == before
