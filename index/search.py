@@ -35,11 +35,24 @@ class HybridRetriever:
         self._lexical = LexicalIndex([data.chunks[int(i)].text for i in self._ids])
 
     def search(self, query: str, top_k: int) -> list[Hit]:
-        if not len(self._ids):
-            return []
-        vector = self.embedder.encode([query])
-        dense_scores, dense_ids = self.data.vectors.search(vector, min(len(self._ids), max(self.candidates, top_k)))
-        dense = {int(i): float(s) for s, i in zip(dense_scores[0], dense_ids[0], strict=True) if i >= 0}
+        return self.search_many([query], [top_k])[0]
+
+    def search_many(self, queries: list[str], top_ks: list[int]) -> list[list[Hit]]:
+        """`search` for several queries: one embedding call and one FAISS search for all of them."""
+        if not len(self._ids) or not queries:
+            return [[] for _ in queries]
+        vectors = self.embedder.encode(list(queries))
+        depth = min(len(self._ids), max(self.candidates, *top_ks))
+        dense_scores, dense_ids = self.data.vectors.search(vectors, depth)
+        return [
+            self._fuse(query, top_k, vectors[row], dense_scores[row], dense_ids[row])
+            for row, (query, top_k) in enumerate(zip(queries, top_ks, strict=True))
+        ]
+
+    def _fuse(
+        self, query: str, top_k: int, vector: np.ndarray, dense_scores: np.ndarray, dense_ids: np.ndarray
+    ) -> list[Hit]:
+        dense = {int(i): float(s) for s, i in zip(dense_scores, dense_ids, strict=True) if i >= 0}
         lexical_all = self._lexical.scores(query)
         lexical_order = np.argsort(-lexical_all, kind="stable")[: max(self.candidates, top_k)]
         lexical = {int(self._ids[p]): float(lexical_all[p]) for p in lexical_order if lexical_all[p] > 0}
@@ -55,7 +68,7 @@ class HybridRetriever:
                 chunk_id=chunk_id,
                 chunk=self.data.chunks[chunk_id],
                 score=fused[chunk_id],
-                dense_score=dense.get(chunk_id, float(self.data.vectors.vector(chunk_id) @ vector[0])),
+                dense_score=dense.get(chunk_id, float(self.data.vectors.vector(chunk_id) @ vector)),
                 lexical_score=float(lexical_all[self._positions[chunk_id]]),
                 dense_rank=dense_rank.get(chunk_id, 0),
                 lexical_rank=lexical_rank.get(chunk_id, 0),

@@ -55,6 +55,10 @@ class Answerer(Protocol):
         """The best span in the passages, or answer=None with a reason."""
         ...
 
+    def answer_many(self, items: list[tuple[str, list[Passage]]]) -> list[AnswerResult]:
+        """`answer` for several questions at once (a model answers them in one batched pass)."""
+        ...
+
 
 def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
     """An Answer for `passage.text[start:end]`, in document offsets, with the enclosing sentence as context."""

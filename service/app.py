@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.batching import QuestionBatcher
 from service.chat_routes import STATIC_DIR
 from service.chat_routes import router as chat_router
 from service.document_routes import router as document_router
@@ -38,7 +39,12 @@ def create_app(
             from service.runtime import load_live_index
 
             app.state.live_index = load_live_index(settings)
+        batcher = QuestionBatcher(settings.batch_window_ms, settings.max_batch_questions, settings.max_queued_questions)
+        await batcher.start()
+        app.state.batcher = batcher
         yield
+        app.state.batcher = None
+        await batcher.stop()
         with app.state.live_index.writing:  # a write in flight finishes, durably, before the process may exit
             app.state.live_index = None
 
@@ -52,6 +58,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.live_index = None
+    app.state.batcher = None
     app.include_router(router)
     app.include_router(document_router)
     _serve_docs_offline(app)

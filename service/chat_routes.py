@@ -5,12 +5,13 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, StreamingResponse
 
+from service.batching import QuestionBatcher
 from service.chat_schemas import ChatRequest, ChatResponse
-from service.deps import PipelineDep, SettingsDep
+from service.deps import BatcherDep, PipelineDep, SettingsDep
 from service.followup import Turn, resolve_followup
 from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
 from service.pipeline import QAPipeline
-from service.schemas import BODY_ERRORS, refuse_overlong
+from service.schemas import QUESTION_ERRORS, refuse_overlong
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -23,12 +24,13 @@ def show_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.post("/chat", responses=BODY_ERRORS)
-# Both chat routes are `async def` for the reason given at /ask: the models run on the main thread.
-async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep) -> ChatResponse:
+@router.post("/chat", responses=QUESTION_ERRORS)
+async def answer_chat(
+    request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep, batcher: BatcherDep
+) -> ChatResponse:
     """Answer the last user message; a follow-up is first rewritten to stand alone from the earlier turns."""
     refuse_overlong(user_texts([(m.role, m.content) for m in request.messages]), settings.max_question_chars)
-    return chat(request.turns(settings.chat_history_messages), pipeline, request.top_k)
+    return await chat(request.turns(settings.chat_history_messages), pipeline, batcher, request.top_k)
 
 
 @router.post(
@@ -40,15 +42,16 @@ async def answer_chat(request: ChatRequest, pipeline: PipelineDep, settings: Set
             "description": "A chat completion; with `stream: true`, server-sent chunks",
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
         },
-        **BODY_ERRORS,
+        **QUESTION_ERRORS,
     },
 )
 async def complete_chat(
-    request: CompletionRequest, pipeline: PipelineDep, settings: SettingsDep
+    request: CompletionRequest, pipeline: PipelineDep, settings: SettingsDep, batcher: BatcherDep
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI-compatible chat completions: the reply states the cited answer, and `qa` holds the /chat response."""
     refuse_overlong(user_texts([(m.role, m.text) for m in request.messages]), settings.max_question_chars)
-    completion = ChatCompletion.of(chat(request.turns(settings.chat_history_messages), pipeline), request.model)
+    answered = await chat(request.turns(settings.chat_history_messages), pipeline, batcher)
+    completion = ChatCompletion.of(answered, request.model)
     if request.stream:
         return StreamingResponse(
             stream_events(completion), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
@@ -56,10 +59,12 @@ async def complete_chat(
     return completion
 
 
-def chat(turns: list[Turn], pipeline: QAPipeline, top_k: int | None = None) -> ChatResponse:
+async def chat(
+    turns: list[Turn], pipeline: QAPipeline, batcher: QuestionBatcher, top_k: int | None = None
+) -> ChatResponse:
     """Resolve the last user turn against the earlier ones, then answer the resolved question."""
     resolution = resolve_followup(turns)
-    return ChatResponse.of_chat(pipeline.ask(resolution.question, top_k), resolution)
+    return ChatResponse.of_chat(await batcher.ask(pipeline, resolution.question, top_k), resolution)
 
 
 def user_texts(messages: list[tuple[str, str]]) -> list[tuple[tuple[str | int, ...], str, str]]:

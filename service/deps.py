@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from service.batching import QuestionBatcher
 from service.errors import NotReady
 from service.live_index import LiveIndex
 from service.pipeline import QAPipeline
@@ -33,6 +34,14 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_batcher(request: Request) -> QuestionBatcher:
+    batcher = getattr(request.app.state, "batcher", None)
+    if batcher is None:
+        raise NotReady("the service is still loading its index and models; try again in a few seconds")
+    return batcher
+
+
 PipelineDep = Annotated[QAPipeline, Depends(get_pipeline)]
 LiveIndexDep = Annotated[LiveIndex, Depends(get_live_index)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+BatcherDep = Annotated[QuestionBatcher, Depends(get_batcher)]

@@ -28,6 +28,12 @@ class Busy(ServiceError):
     status_code = 503
 
 
+class Overloaded(ServiceError):
+    """More questions are waiting than the service will queue; `Retry-After` says when to try again."""
+
+    status_code = 503
+
+
 class Unauthorized(ServiceError):
     status_code = 401
 

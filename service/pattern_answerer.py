@@ -52,6 +52,9 @@ class PatternAnswerer:
     name = "pattern"
     top_k = 10  # "Who founded Scale?" needs depth 10: BM25's stemmer does not match "founded" with "founder"
 
+    def answer_many(self, items: list[tuple[str, list[Passage]]]) -> list[AnswerResult]:
+        return [self.answer(question, passages) for question, passages in items]
+
     def answer(self, question: str, passages: list[Passage]) -> AnswerResult:
         """The shortest typed span that answers the question, or answer=None with the reason."""
         q = parse_question(question)

@@ -13,6 +13,8 @@ from service.answers import Answerer, AnswerResult, Passage
 class Retriever(Protocol):
     def search(self, query: str, top_k: int) -> list[Hit]: ...
 
+    def search_many(self, queries: list[str], top_ks: list[int]) -> list[list[Hit]]: ...
+
 
 @dataclass(frozen=True)
 class AskResult:
@@ -40,7 +42,9 @@ class QAPipeline:
         self.generation = generation  # the index generation these documents come from
 
     def passages(self, question: str, top_k: int | None = None) -> list[Passage]:
-        hits = self.retriever.search(question, top_k or self.top_k)
+        return self._passages(self.retriever.search(question, top_k or self.top_k))
+
+    def _passages(self, hits: list[Hit]) -> list[Passage]:
         return [
             Passage(
                 document_id=hit.chunk.document_id,
@@ -56,10 +60,20 @@ class QAPipeline:
         ]
 
     def ask(self, question: str, top_k: int | None = None) -> AskResult:
+        return self.ask_many([(question, top_k)])[0]
+
+    def ask_many(self, questions: list[tuple[str, int | None]]) -> list[AskResult]:
+        """Several questions at once: one embedding call, one reader pass; each result as `ask` would give it."""
         started = time.perf_counter()
-        passages = self.passages(question, top_k)
-        if passages:
-            result = self.answerer.answer(question, passages)
-        else:
-            result = AnswerResult(None, [], "The index holds no documents; add some with `qa index add PATH`.")
-        return AskResult(question, result, passages, (time.perf_counter() - started) * 1000)
+        found = self.retriever.search_many([q for q, _ in questions], [k or self.top_k for _, k in questions])
+        passages = [self._passages(hits) for hits in found]
+        read = [i for i, p in enumerate(passages) if p]
+        answered = dict(
+            zip(read, self.answerer.answer_many([(questions[i][0], passages[i]) for i in read]), strict=True)
+        )
+        empty = AnswerResult(None, [], "The index holds no documents; add some with `qa index add PATH`.")
+        took_ms = (time.perf_counter() - started) * 1000
+        return [
+            AskResult(question, answered.get(i, empty), passages[i], took_ms)
+            for i, (question, _) in enumerate(questions)
+        ]

@@ -154,3 +154,12 @@ BODY_ERRORS: dict[int | str, dict] = {
     413: {"model": ErrorResponse, "description": "The body is over QA_MAX_JSON_BYTES (64 KiB by default)"},
     422: {"model": ErrorResponse, "description": "Invalid input or malformed JSON; `detail` says what and where"},
 }
+# Routes that answer questions: they queue for the model, and the queue is bounded (QA_MAX_QUEUED_QUESTIONS).
+QUESTION_ERRORS: dict[int | str, dict] = {
+    **BODY_ERRORS,
+    503: {
+        "model": ErrorResponse,
+        "description": "Still loading, or too many questions waiting; retry after `Retry-After` seconds when given",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
+    },
+}

@@ -53,6 +53,13 @@ class Settings(BaseSettings):
         " gains nothing from more, and threads spinning against another busy process cost 5-10x), torch's default with"
         " the reader",
     )
+    batch_window_ms: float = Field(
+        2.0, ge=0, le=100, description="How long the first question of a batch waits for others asked at the same time"
+    )
+    max_batch_questions: int = Field(16, ge=1, le=256, description="Questions read together in one model pass at most")
+    max_queued_questions: int = Field(
+        256, ge=1, description="Questions waiting for the model at most; past it a request is a 503 with Retry-After"
+    )
     shutdown_grace_seconds: float = Field(30.0, ge=0, description="On SIGTERM, how long in-flight requests may finish")
 
     @property

@@ -47,7 +47,14 @@ class FakeEmbedder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-class FakeAnswerer:
+class OneAtATime:
+    """`answer_many` for a test answerer: its `answer` for each question in turn."""
+
+    def answer_many(self, items: list[tuple[str, list[Passage]]]) -> list[AnswerResult]:
+        return [self.answer(question, passages) for question, passages in items]  # type: ignore[attr-defined]
+
+
+class FakeAnswerer(OneAtATime):
     """Answers with the first number in each passage, best passage first; abstains when no passage shares a word."""
 
     name = "fake"

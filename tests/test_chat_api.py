@@ -6,7 +6,7 @@ from pathlib import Path
 
 import openai
 import pytest
-from fakes import FakeEmbedder
+from fakes import FakeEmbedder, OneAtATime
 from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
@@ -31,7 +31,7 @@ KNOWN = {
 }
 
 
-class TableAnswerer:
+class TableAnswerer(OneAtATime):
     """Cites the first passage holding the known answer to exactly this question; abstains otherwise."""
 
     name = "table"

@@ -119,3 +119,13 @@ def test_empty_index_returns_no_hits(tmp_path: Path) -> None:
     IndexBuilder(store, FakeEmbedder(), ChunkingSettings()).build_documents([])
 
     assert HybridRetriever(store.load(), FakeEmbedder()).search("anything at all", top_k=5) == []
+
+
+def test_searching_many_queries_at_once_ranks_each_as_searching_it_alone(data: IndexData) -> None:
+    retriever = HybridRetriever(data, FakeEmbedder())
+    queries = ["cod harbour", "cider", "comets and the sun", "nothing matches this"]
+
+    together = retriever.search_many(queries, [2, 3, 1, 4])
+
+    assert together == [retriever.search(query, k) for query, k in zip(queries, [2, 3, 1, 4], strict=True)]
+    assert [len(hits) for hits in together[:3]] == [2, 3, 1]

@@ -1,0 +1,106 @@
+"""Questions asked at about the same time, answered together: one embedding call and one reader pass per batch.
+
+The model work runs on one dedicated thread, off the event loop, so the server keeps accepting requests while a batch
+is read; the questions that arrive meanwhile form the next batch. On two cores one model thread is the right pool size:
+torch already spreads a batch over both cores, and two batches at once would only fight for them. The queue is
+bounded: past `max_queue` waiting questions a request is refused at once (503 with Retry-After) instead of waiting
+seconds for its turn.
+"""
+
+import asyncio
+import contextlib
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+
+from service.errors import Overloaded
+from service.pipeline import AskResult, QAPipeline
+
+
+@dataclass
+class _Question:
+    pipeline: QAPipeline
+    text: str
+    top_k: int | None
+    future: asyncio.Future
+
+
+class QuestionBatcher:
+    def __init__(self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256) -> None:
+        self.window = window_ms / 1000
+        self.max_batch = max_batch
+        self.max_queue = max_queue
+        self._queue: asyncio.Queue[_Question] | None = None
+        self._worker: asyncio.Task | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self.batches = 0  # how many batches ran, and how many questions they held (for tests and logs)
+        self.questions = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
+        self._worker = asyncio.create_task(self._run(), name="qa-batcher")
+
+    async def stop(self) -> None:
+        """Finish the batch being read, then stop; questions still queued are refused."""
+        if self._worker is not None:
+            self._worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._worker
+        while self._queue is not None and not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not item.future.done():
+                item.future.set_exception(Overloaded("the service is shutting down", {"Retry-After": "5"}))
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+
+    async def ask(self, pipeline: QAPipeline, question: str, top_k: int | None = None) -> AskResult:
+        """The pipeline's answer to one question, read in a batch with whatever else is asked meanwhile; `took_ms`
+        counts from arrival, the wait for a batch included."""
+        if self._queue is None:
+            raise RuntimeError("QuestionBatcher.start() was not called")
+        if self._queue.qsize() >= self.max_queue:
+            raise Overloaded(
+                f"{self._queue.qsize()} questions are waiting to be answered; try again in a moment",
+                {"Retry-After": "1"},
+            )
+        started = time.perf_counter()
+        future = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Question(pipeline, question, top_k, future))
+        result = await future
+        return replace(result, took_ms=(time.perf_counter() - started) * 1000)
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self._queue is not None
+        while True:
+            batch = [await self._queue.get()]
+            deadline = loop.time() + self.window
+            while len(batch) < self.max_batch:
+                if not self._queue.empty():
+                    batch.append(self._queue.get_nowait())
+                    continue
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(self._queue.get(), remaining))
+                except TimeoutError:
+                    break
+            live = [item for item in batch if not item.future.done()]  # a client that left is not read for
+            for pipeline in dict.fromkeys(item.pipeline for item in live):  # a new generation mid-batch: its own pass
+                group = [item for item in live if item.pipeline is pipeline]
+                try:
+                    results = await loop.run_in_executor(
+                        self._executor, pipeline.ask_many, [(item.text, item.top_k) for item in group]
+                    )
+                except Exception as error:  # every question of the batch gets the error, the server keeps going
+                    for item in group:
+                        if not item.future.done():
+                            item.future.set_exception(error)
+                    continue
+                self.batches += 1
+                self.questions += len(group)
+                for item, result in zip(group, results, strict=True):
+                    if not item.future.done():
+                        item.future.set_result(result)
