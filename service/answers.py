@@ -64,12 +64,8 @@ def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
     """An Answer for `passage.text[start:end]`, in document offsets, with the enclosing sentence as context."""
     if not 0 <= start < end <= len(passage.text):
         raise ValueError(f"span [{start}:{end}] is outside a passage of {len(passage.text)} characters")
-    # Trim whitespace and stray punctuation that a tokenizer's offsets can leave at the edges.
+    start, end = _trimmed(passage.text, start, end)
     text = passage.text
-    while start < end and (text[start].isspace() or text[start] in ",;:"):
-        start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
-        end -= 1
     if start == end:
         raise ValueError("span is only whitespace or punctuation")
     context_start, context_end = sentence_around(sentence_spans(text), start, end)
@@ -82,6 +78,36 @@ def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
         score=score,
         context=Context(text[context_start:context_end], passage.start + context_start, passage.start + context_end),
     )
+
+
+OPENING = {"“": "”", "(": ")", "[": "]"}
+CLOSING = {close: opening for opening, close in OPENING.items()}
+
+
+def _unpaired(span: str, mark: str) -> bool:
+    """Whether a quote mark or bracket at the span's edge lacks its partner inside the span."""
+    if mark == '"':
+        return span.count('"') % 2 == 1
+    partner = OPENING.get(mark) or CLOSING.get(mark)
+    return partner is not None and partner not in span
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """Without whitespace and stray punctuation that a tokenizer's offsets can leave at the edges, nor a quote mark or
+    bracket whose partner lies outside the span ('“giant offers' gives 'giant offers'; '“superintelligence”' stays)."""
+    while True:
+        before = (start, end)
+        while start < end and (text[start].isspace() or text[start] in ",;:"):
+            start += 1
+        while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:"):
+            end -= 1
+        span = text[start:end]
+        if span and span[0] in OPENING.keys() | {'"'} and _unpaired(span, span[0]):
+            start += 1
+        elif span and span[-1] in CLOSING.keys() | {'"'} and _unpaired(span, span[-1]):
+            end -= 1
+        if (start, end) == before:
+            return start, end
 
 
 def distinct(answers: list[Answer]) -> list[Answer]:

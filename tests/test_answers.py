@@ -53,6 +53,10 @@ def test_cite_maps_passage_offsets_to_document_offsets() -> None:
         (": up to $10 billion;", "up to $10 billion"),
         ("\nThe OpenAI ", "The OpenAI"),
         ("“superintelligence”", "“superintelligence”"),  # quotes belong to the answer
+        ("“superintelligence", "superintelligence"),  # ... but not one whose partner the span leaves out
+        ("new “superintelligence”", "new “superintelligence”"),
+        ("superintelligence” unit", "superintelligence” unit"),  # one closing mark inside: left as the text has it
+        ("superintelligence”", "superintelligence"),
     ],
 )
 def test_cite_trims_whitespace_and_edge_punctuation(raw: str, expected: str) -> None:
@@ -121,3 +125,23 @@ def test_distinct_keeps_order_and_handles_nothing() -> None:
 
     assert distinct(answers) == answers
     assert distinct([]) == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ('"Project Omni', "Project Omni"),
+        ('"Project Omni" (2024)', '"Project Omni" (2024)'),
+        ("Omni\" (2024", "Omni\" (2024"),  # marks inside the span are the text's own: only edges are judged
+        ("(2024", "2024"),
+        ("2024)", "2024"),
+    ],
+)
+def test_cite_drops_an_edge_quote_or_bracket_without_its_partner(raw: str, expected: str) -> None:
+    document = 'Meta named it "Project Omni" (2024) in a memo.'
+    chunk = passage(document, document=document)
+
+    cited = cite(chunk, *span_of(document, raw), score=1.0)
+
+    assert cited.text == expected
+    assert document[cited.start : cited.end] == expected
