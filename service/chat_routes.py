@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from service.batching import QuestionBatcher
 from service.chat_schemas import ChatRequest, ChatResponse
-from service.deps import BatcherDep, PipelineDep, SettingsDep
+from service.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
 from service.followup import Turn, resolve_followup
 from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
 from service.pipeline import QAPipeline
@@ -53,9 +53,11 @@ async def complete_chat(
     answered = await chat(request.turns(settings.chat_history_messages), pipeline, batcher)
     completion = ChatCompletion.of(answered, request.model)
     if request.stream:
-        return StreamingResponse(
-            stream_events(completion), media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+        # A response returned directly skips the headers the dependencies set: name the generation here too.
+        headers = {"Cache-Control": "no-cache"} | (
+            {GENERATION_HEADER: pipeline.generation} if pipeline.generation else {}
         )
+        return StreamingResponse(stream_events(completion), media_type="text/event-stream", headers=headers)
     return completion
 
 

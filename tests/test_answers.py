@@ -132,7 +132,7 @@ def test_distinct_keeps_order_and_handles_nothing() -> None:
     [
         ('"Project Omni', "Project Omni"),
         ('"Project Omni" (2024)', '"Project Omni" (2024)'),
-        ("Omni\" (2024", "Omni\" (2024"),  # marks inside the span are the text's own: only edges are judged
+        ('Omni" (2024', 'Omni" (2024'),  # marks inside the span are the text's own: only edges are judged
         ("(2024", "2024"),
         ("2024)", "2024"),
     ],

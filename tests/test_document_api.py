@@ -84,6 +84,11 @@ def test_a_posted_document_is_served_and_answered_from_at_once(client: TestClien
     assert asked.headers[GENERATION_HEADER] == response.json()["generation"]
     assert asked.json()["answer"]["document_id"] == "pier"
     assert asked.json()["answer"]["text"] == "1901"  # the fake answerer's pick: the passage's first number
+    streamed = client.post(
+        "/v1/chat/completions",
+        json={"stream": True, "messages": [{"role": "user", "content": "How long is the pier?"}]},
+    )
+    assert streamed.headers[GENERATION_HEADER] == response.json()["generation"]
 
 
 def test_json_without_id_or_title_gets_them_from_the_text(client: TestClient) -> None:
