@@ -284,7 +284,8 @@ def main(argv: list[str] | None = None) -> None:
     ):
         parser.add_argument(flag, type=kind, default=getattr(TrainConfig, flag[2:].replace("-", "_")), help=text)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    # Timestamps on every line: a run spans hours (and processes, with --resume), and its log is how it is followed.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.calibrate_only:
         report = recalibrate(args.squad, args.output, TrainConfig.open_top_k)
