@@ -48,9 +48,15 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
         f"{stage['name']}: {stage['windows']} windows × {stage['epochs']} epoch(s) at lr {stage['learning_rate']}"
         for stage in stages
     )
+    unfinished = (
+        f"- **Weights of an unfinished run**, exported at {report['unfinished']}, after {report['train_seconds']} s"
+        " of training; the stages below are the run's plan, and its figures are these weights' own.\n"
+        if report.get("unfinished")
+        else ""
+    )
     return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on SQuAD
 
-- Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
+{unfinished}- Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
 - Data: the SQuAD files in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.): the SQuAD 1.0 training set and the
   v1.1 / v2.0 dev-article share, by whole article: calibration articles {", ".join(calibration_articles)} (no-answer
   thresholds, progress figures); test articles {", ".join(test_articles)} (never trained or calibrated on); every other

@@ -115,6 +115,16 @@ def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool) -> t
     return (start_loss + end_loss) / 2
 
 
+def move_schedule(scheduler, optimizer, steps: int) -> None:
+    """Put a fresh warm-up-and-decay schedule `steps` steps in, as if it had been stepped that often."""
+    state = scheduler.state_dict()
+    scheduler.load_state_dict({**state, "last_epoch": steps, "_step_count": steps + 1})
+    rates = [base * rate(steps) for base, rate in zip(scheduler.base_lrs, scheduler.lr_lambdas, strict=True)]
+    for group, rate in zip(optimizer.param_groups, rates, strict=True):
+        group["lr"] = rate
+    scheduler._last_lr = rates
+
+
 def _duration(seconds: float) -> str:
     minutes = round(seconds / 60)
     return f"{minutes // 60}h{minutes % 60:02d}m"
@@ -167,18 +177,33 @@ def run_stages(
     resume: bool,
     evaluate: Callable[[], dict] | None = None,
     stage_done: Callable[[Stage], None] | None = None,
+    warm_start: tuple[dict, Position] | None = None,
 ) -> float:
     """Train through every stage, writing a checkpoint every `config.checkpoint_seconds` and at each epoch's end.
 
     With `resume`, continue from the last checkpoint: the batch order of an epoch is drawn from its own seed and the
     dropout RNG is restored, so a resumed run takes the very steps an uninterrupted one would. Returns the training
     time in seconds, summed over every process of the run.
+
+    `warm_start` (weights, position), used when `resume` finds no checkpoint: continue from exported fp16 weights of an
+    unfinished run (`qa train-reader --export-checkpoint`) with a fresh optimiser and the schedule moved to the
+    position: close to the uninterrupted run, not the same (Adam's moments restart).
     """
     state = load_checkpoint(checkpoints) if resume else None
     start = state["position"] if state else Position(0, 1, 0)
     if state:
         model.load_state_dict(state["model"])
         log.info("resuming at stage %d epoch %d step %d", start.stage + 1, start.epoch, start.step)
+    elif resume and warm_start:
+        weights, start = warm_start
+        model.load_state_dict({name: value.float() for name, value in weights.items()})
+        torch.manual_seed(config.seed + 1 + start.step)
+        log.warning(
+            "no checkpoint: warm start from exported weights at stage %d epoch %d step %d",
+            start.stage + 1,
+            start.epoch,
+            start.step,
+        )
     else:
         torch.manual_seed(config.seed)
     autocast = config.bf16 and bf16_supported()
@@ -202,6 +227,8 @@ def run_stages(
                 optimizer.load_state_dict(state["optimizer"])
                 scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["torch_rng"])
+        elif not state and warm_start and index == start.stage:
+            move_schedule(scheduler, optimizer, (first_epoch - 1) * steps + skip)
         if (first_epoch, skip) == (1, 0):
             log.info(
                 "stage %s: %d windows x %d epochs, lr %g",

