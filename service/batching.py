@@ -94,13 +94,29 @@ class QuestionBatcher:
                     results = await loop.run_in_executor(
                         self._executor, pipeline.ask_many, [(item.text, item.top_k) for item in group]
                     )
-                except Exception as error:  # every question of the batch gets the error, the server keeps going
-                    for item in group:
-                        if not item.future.done():
-                            item.future.set_exception(error)
+                except Exception as error:
+                    if len(group) == 1:
+                        if not group[0].future.done():
+                            group[0].future.set_exception(error)
+                        continue
+                    # One question's failure must not fail the others asked with it: answer each on its own.
+                    await self._one_by_one(loop, pipeline, group)
                     continue
                 self.batches += 1
                 self.questions += len(group)
                 for item, result in zip(group, results, strict=True):
                     if not item.future.done():
                         item.future.set_result(result)
+
+    async def _one_by_one(self, loop: asyncio.AbstractEventLoop, pipeline: QAPipeline, group: list[_Question]) -> None:
+        for item in group:
+            try:
+                [result] = await loop.run_in_executor(self._executor, pipeline.ask_many, [(item.text, item.top_k)])
+            except Exception as error:
+                if not item.future.done():
+                    item.future.set_exception(error)
+                continue
+            self.batches += 1
+            self.questions += 1
+            if not item.future.done():
+                item.future.set_result(result)

@@ -104,11 +104,15 @@ class PatternAnswerer:
         # Confidence: how well the sentence covers the question, discounted when a rival candidate scores close behind.
         margin = ranked[0][0] - ranked[1][0] if len(ranked) > 1 else 1.0
         first = 0.6 + 0.4 * math.tanh(2 * margin)
-        answers = [
-            cite(passages[p], a, b, round(min(1.0, base) * (first if not i else 0.6), 3))
-            for i, (_, base, p, a, b) in enumerate(ranked[:12])
-        ]
+        answers = []
+        for _, base, p, a, b in ranked[:12]:
+            try:
+                answers.append(cite(passages[p], a, b, round(min(1.0, base) * (first if not answers else 0.6), 3)))
+            except ValueError:
+                continue  # nothing left once an unpaired quote mark is trimmed
         answers = distinct(answers)
+        if not answers:
+            return _unknown(f"the passages about {_quote(found) or 'the question'} give no {_SOURCES[q.kind][0]}")
         return AnswerResult(answers[0], alternatives=answers[1:5])
 
 

@@ -107,20 +107,26 @@ def test_a_full_queue_refuses_at_once_with_retry_after() -> None:
     assert refused.headers == {"Retry-After": "1"} and "2 questions are waiting" in refused.detail
 
 
-def test_a_failing_batch_fails_its_own_questions_and_the_next_batch_is_answered() -> None:
-    async def scenario() -> tuple[list, list]:
+def test_a_question_that_fails_fails_alone_and_the_others_of_its_batch_are_answered() -> None:
+    async def scenario() -> tuple[list, list, SlowPipeline]:
         batcher, pipeline = QuestionBatcher(window_ms=20), SlowPipeline(fail_on="bad")
         await batcher.start()
         try:
-            failed = await asked(batcher, pipeline, ["bad", "good"])
-            return failed, await asked(batcher, pipeline, ["later"])
+            together = await asked(batcher, pipeline, ["bad", "good"])
+            return together, await asked(batcher, pipeline, ["later"]), pipeline
         finally:
             await batcher.stop()
 
-    failed, [later] = run(scenario())
+    (bad, good), [later], pipeline = run(scenario())
 
-    assert [type(r) for r in failed] == [RuntimeError, RuntimeError]
-    assert later.result.reason == "later"
+    assert isinstance(bad, RuntimeError)
+    assert good.result.reason == "good" and later.result.reason == "later"
+    assert pipeline.batches == [
+        ["bad", "good"],
+        ["bad"],
+        ["good"],
+        ["later"],
+    ]  # the failed batch asked again, one by one
 
 
 def test_questions_for_another_index_generation_are_read_in_their_own_pass() -> None:
