@@ -36,7 +36,11 @@ def fuzz(operation: APIOperation, url: str, mode: GenerationMode) -> int:
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
-        max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same examples every run: CI is reproducible, a failure can be rerun
+        suppress_health_check=list(HealthCheck),
     )
     def call(case: Case) -> None:
         nonlocal calls
