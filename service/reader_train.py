@@ -1,4 +1,4 @@
-"""Fine-tune the span reader on the SQuAD share: `qa train-reader` reproduces the shipped weights.
+"""Fine-tune the span reader on SQuAD in resumable stages: `qa train-reader` reproduces the shipped weights.
 
 Whole articles are held out: a calibration split picks the epoch (early stopping) and the no-answer threshold;
 a test split, never seen in training or calibration, gives the figures on the model card.
