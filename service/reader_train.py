@@ -1,7 +1,7 @@
 """Fine-tune the span reader on SQuAD in resumable stages: `qa train-reader` reproduces the shipped weights.
 
-Whole articles are held out: a calibration split picks the epoch (early stopping) and the no-answer threshold;
-a test split, never seen in training or calibration, gives the figures on the model card.
+Whole articles are held out: a calibration split gives the progress figures and the no-answer thresholds; a test
+split, never seen in training or calibration, gives the figures on the model card.
 """
 
 import json
