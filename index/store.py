@@ -14,9 +14,10 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from index.chunking import Chunk, ChunkingSettings
 from index.documents import Document
@@ -97,11 +98,14 @@ def fsync_path(path: Path) -> None:
         os.close(descriptor)
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write(file)` on a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: a
+    process killed at any moment leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, path)
@@ -109,6 +113,10 @@ def _atomic_write_text(path: Path, text: str) -> None:
         Path(temporary).unlink(missing_ok=True)
         raise
     fsync_path(path.parent)  # the rename itself is durable only once the folder is
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 class IndexStore:

@@ -1,12 +1,12 @@
 """Resumable training state, written atomically: weights, optimiser, scheduler, RNG and the data position."""
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from index.store import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 RUN = "run.json"
@@ -20,27 +20,6 @@ class Position:
     stage: int
     epoch: int
     step: int
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call `write(file)` on a temporary file beside `path`, fsync it, then rename it over `path` and fsync the folder,
-    so a process killed at any moment leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def save_checkpoint(folder: Path, position: Position, model, optimizer, scheduler, seconds: float) -> None:
