@@ -219,6 +219,20 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
         assert 0.0 <= answer.score <= 1.0
 
 
+def killed_after(save, checkpoints: int):
+    """`save`, in a process that dies right after writing its n-th checkpoint."""
+    saved = 0
+
+    def save_then_die(*args) -> None:
+        nonlocal saved
+        save(*args)
+        saved += 1
+        if saved == checkpoints:
+            raise KeyboardInterrupt
+
+    return save_then_die
+
+
 def tiny_stages(tokenizer, config: TrainConfig):
     import torch
     from transformers import AutoModelForQuestionAnswering
@@ -251,21 +265,9 @@ def test_a_resumed_run_reaches_the_same_weights_as_an_uninterrupted_one(tmp_path
 
     real_save = reader_stages.save_checkpoint
 
-    def killed_after(checkpoints: int):  # the process dies right after writing its n-th checkpoint
-        saved = 0
-
-        def save_then_die(*args) -> None:
-            nonlocal saved
-            real_save(*args)
-            saved += 1
-            if saved == checkpoints:
-                raise KeyboardInterrupt
-
-        return save_then_die
-
     # Killed in stage one's second epoch, then again in stage two; a new process each time (fresh weights and RNG).
     for resume, kill, where in ((False, 3, (0, 2)), (True, 3, (1, 1))):
-        monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(kill))
+        monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(real_save, kill))
         model, stages = tiny_stages(tokenizer, config)
         torch.manual_seed(1234)
         with pytest.raises(KeyboardInterrupt):
@@ -329,16 +331,8 @@ def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, 
         evaluate_seconds=1e9,
     )
     real_save = reader_stages.save_checkpoint
-    saved = 0
-
-    def save_then_die(*args) -> None:
-        nonlocal saved
-        real_save(*args)
-        saved += 1
-        if saved == 1:  # killed after stage one's first epoch (one step an epoch on these few questions)
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(reader_stages, "save_checkpoint", save_then_die)
+    # Killed after stage one's first epoch (one step an epoch on these few questions).
+    monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(real_save, 1))
     with pytest.raises(KeyboardInterrupt):
         train([SQUAD_TINY], tmp_path / "final", config, tmp_path / "run")
     monkeypatch.setattr(reader_stages, "save_checkpoint", real_save)
