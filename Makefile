@@ -35,7 +35,7 @@ eval: setup
 	$(BIN)/qa -q eval --mode open --thresholds eval/thresholds.json --output test-output/eval-gold-open.json
 	@if [ -f $(SQUAD_DIR)/squad-v1.1-train.json ] && [ -f $(SQUAD_DIR)/squad-v2.0-train.json ]; then \
 	  for mode in reader open; do \
-	    QA_ANSWERER=reader $(BIN)/qa -q eval $(HELD_OUT) --mode $$mode --thresholds eval/thresholds.json \
+	    $(BIN)/qa -q eval $(HELD_OUT) --mode $$mode --thresholds eval/thresholds.json \
 	      --output test-output/eval-held-out-$$mode.json || exit 1; \
 	  done; \
 	else echo "SKIPPED the held-out SQuAD gates: the SQuAD share is not in $(SQUAD_DIR)"; fi

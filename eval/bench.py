@@ -172,15 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run of every section on a few questions")
     parser.add_argument(
-        "--answerer", action="append", choices=["reader", "pattern"], help="repeat to compare (default: reader)"
-    )
-    parser.add_argument(
         "--precision",
         action="append",
         choices=["auto", "float32", "bfloat16"],
         help="the reader's; repeat to compare (default: QA_READER_PRECISION, else auto)",
     )
-    parser.add_argument("--top-k", type=_positive, help="passages per question (default: the answerer's own)")
+    parser.add_argument("--top-k", type=_positive, help="passages per question (default: the reader's own)")
     parser.add_argument("--questions", type=_positive, help="gold questions used (default: all; --quick: 8)")
     parser.add_argument("--requests", type=_positive, help="requests per concurrency level (default 200)")
     parser.add_argument("--concurrency", type=_levels, help="comma-separated client counts (default 1,4,16,32)")
@@ -239,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from service.settings import Settings
 
-    configs = configurations(args.answerer or ["reader"], args.precision or [Settings().reader_precision], args.top_k)
+    configs = configurations(args.precision or [Settings().reader_precision], args.top_k)
     output = args.output or Path("var/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as workdir:

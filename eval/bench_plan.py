@@ -29,33 +29,26 @@ QUICK = Plan(questions=8, requests=8, concurrency=(1, 4), paragraphs=300, cold_r
 class Config:
     """One configuration of this project to measure; the Haystack baseline is the same for all."""
 
-    answerer: str
     precision: str
     top_k: int | None = None
+    answerer: str = "reader"
 
     @property
     def label(self) -> str:
-        label = self.answerer if self.answerer == "pattern" else f"{self.answerer}/{self.precision}"
-        return label + (f"/top{self.top_k}" if self.top_k else "")
+        return f"{self.answerer}/{self.precision}" + (f"/top{self.top_k}" if self.top_k else "")
 
     def env(self, index_dir: Path) -> dict[str, str]:
         """The same configuration for a `qa` subprocess."""
-        env = {"QA_ANSWERER": self.answerer, "QA_READER_PRECISION": self.precision, "QA_INDEX_DIR": str(index_dir)}
+        env = {"QA_READER_PRECISION": self.precision, "QA_INDEX_DIR": str(index_dir)}
         return env | ({"QA_TOP_K": str(self.top_k)} if self.top_k else {})
 
     def settings(self, index_dir: Path) -> Settings:
-        return Settings(index_dir=index_dir, answerer=self.answerer, reader_precision=self.precision, top_k=self.top_k)
+        return Settings(index_dir=index_dir, reader_precision=self.precision, top_k=self.top_k)
 
     def to_json(self) -> dict:
         return {"label": self.label, "answerer": self.answerer, "precision": self.precision, "top_k": self.top_k}
 
 
-def configurations(answerers: list[str], precisions: list[str], top_k: int | None) -> list[Config]:
-    """The reader at each precision, the pattern answerer once (precision does not touch it); order kept."""
-    configs = []
-    for answerer in answerers:
-        for precision in precisions if answerer == "reader" else precisions[:1]:
-            config = Config(answerer, precision, top_k)
-            if config not in configs:
-                configs.append(config)
-    return configs
+def configurations(precisions: list[str], top_k: int | None) -> list[Config]:
+    """The reader at each precision, each once, in the order given."""
+    return list(dict.fromkeys(Config(precision, top_k) for precision in precisions))

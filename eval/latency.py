@@ -83,11 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--top-k", type=int)
-    parser.add_argument("--answerer", choices=["reader", "pattern"])
     args = parser.parse_args()
     questions = [json.loads(line)["question"] for line in GOLD_SET.read_text(encoding="utf-8").splitlines() if line]
-    env = {"QA_ANSWERER": args.answerer} if args.answerer else {}
-    print(json.dumps(measure(questions, args.requests, args.top_k, env)))
+    print(json.dumps(measure(questions, args.requests, args.top_k, {})))
 
 
 if __name__ == "__main__":

@@ -41,11 +41,8 @@ def ensure_index(settings: Settings, embedder: Embedder, progress: bool = False)
 
 
 def load_answerer(settings: Settings) -> Answerer:
-    if settings.answerer == "pattern":
-        from service.pattern_answerer import PatternAnswerer
-
-        return PatternAnswerer()
-    from service.reader_answerer import ReaderAnswerer
+    """The trained span reader, warmed up for the shapes a request makes."""
+    from service.reader_answerer import ReaderAnswerer  # loads torch: only when a process answers
 
     bf16 = {"auto": None, "float32": False, "bfloat16": True}[settings.reader_precision]
     answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16)

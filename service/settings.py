@@ -19,10 +19,6 @@ class Settings(BaseSettings):
     index_dir: Path = Field(Path("var/index"), description="Where the index lives on disk")
     corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
-    # The pattern answerer stays the default until a trained reader beats it on the gold set (see README, "Answerers").
-    answerer: Literal["pattern", "reader"] = Field(
-        "pattern", description="pattern: typed patterns, no model; reader: the trained span reader in reader_model"
-    )
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
     reader_precision: Literal["auto", "float32", "bfloat16"] = Field(
         "auto", description="auto: bfloat16 autocast where the CPU runs it natively (AMX / AVX512-BF16), else float32"
@@ -31,7 +27,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=50,
-        description="Passages retrieved and read per question; unset: the answerer's own (pattern 10, reader 5)",
+        description="Passages retrieved and read per question; unset: the reader's own (the depth its open threshold was calibrated at)",
     )
     chunk_max_tokens: int = Field(96, ge=16, le=400)
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)

@@ -92,8 +92,8 @@ class SpanReader:
         folder = Path(folder)
         if not (folder / "config.json").exists():
             raise FileNotFoundError(
-                f"no reader model in {folder}: train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
-                " or use the default answerer (QA_ANSWERER=pattern)"
+                f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader_model)"
+                f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
         tokenizer = AutoTokenizer.from_pretrained(folder)
         model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)

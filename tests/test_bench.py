@@ -126,24 +126,23 @@ def test_run_load_refuses_an_empty_plan() -> None:
         run_load("http://bench", [], 1, 10)
 
 
-def test_configurations_measure_the_pattern_answerer_once_and_keep_the_order() -> None:
-    configs = configurations(["reader", "pattern", "reader"], ["float32", "bfloat16"], None)
+def test_configurations_measure_each_precision_once_and_keep_the_order() -> None:
+    configs = configurations(["float32", "bfloat16", "float32"], None)
 
-    assert [c.label for c in configs] == ["reader/float32", "reader/bfloat16", "pattern"]
+    assert [c.label for c in configs] == ["reader/float32", "reader/bfloat16"]
 
 
 def test_a_configuration_gives_subprocesses_the_same_settings(tmp_path: Path) -> None:
-    config = Config("reader", "bfloat16", top_k=3)
+    config = Config("bfloat16", top_k=3)
 
     assert config.label == "reader/bfloat16/top3"
     assert config.env(tmp_path) == {
-        "QA_ANSWERER": "reader",
         "QA_READER_PRECISION": "bfloat16",
         "QA_INDEX_DIR": str(tmp_path),
         "QA_TOP_K": "3",
     }
     settings = config.settings(tmp_path)
-    assert (settings.answerer, settings.reader_precision, settings.top_k) == ("reader", "bfloat16", 3)
+    assert (settings.reader_precision, settings.top_k) == ("bfloat16", 3)
 
 
 def _run(label: str, ours_ms: float, rps_at_16: float, f1_delta: float | None = None) -> dict:
@@ -243,18 +242,18 @@ def test_bad_options_are_usage_errors(option: str, value: str, capsys: pytest.Ca
     assert option in capsys.readouterr().err
 
 
-def test_f1_is_compared_with_the_float32_reader_for_reader_configurations_only() -> None:
+def test_f1_is_compared_with_the_float32_reader_where_measured() -> None:
     from eval.bench import _compare_to_float32
 
     configs = [
         {"answerer": "reader", "precision": "float32", "quality": {"f1": 52.0}},
         {"answerer": "reader", "precision": "bfloat16", "quality": {"f1": 51.25}},
-        {"answerer": "pattern", "precision": "float32", "quality": {"f1": 40.0}},
+        {"answerer": "reader", "precision": "auto"},  # quality not measured (--skip quality)
     ]
 
     _compare_to_float32(configs)
 
-    assert [c["quality"].get("f1_vs_float32") for c in configs] == [None, -0.75, None]
+    assert [c.get("quality", {}).get("f1_vs_float32") for c in configs] == [None, -0.75, None]
 
 
 def test_without_the_bench_extra_it_says_what_to_install(

@@ -1,4 +1,4 @@
-"""`qa bench --quick` end to end on the pattern answerer: both pipelines in process, a real server under load, the
+"""`qa bench --quick` end to end: both pipelines in process, a real server under load, the
 JSON and the plot. Needs the bench extra (Haystack, matplotlib); the real embedding and reader models load."""
 
 import json
@@ -18,12 +18,12 @@ def test_quick_bench_measures_both_pipelines_and_the_server(tmp_path: Path, caps
 
     small = ["--questions", "4", "--requests", "4", "--concurrency", "1,2", "--skip", "scale,coldstart,quality"]
 
-    code = main(["--quick", "--answerer", "pattern", *small, "--output", str(output)])
+    code = main(["--quick", "--precision", "float32", *small, "--output", str(output)])
 
     assert code == 0
     run = json.loads(output.read_text())
     (config,) = run["configs"]
-    assert config["label"] == "pattern"
+    assert config["label"] == "reader/float32"
     assert config["in_process"]["count"] == config["haystack"]["count"] == 4
     assert config["in_process"]["p50_ms"] > 0 and config["haystack"]["p50_ms"] > 0
     assert [(level["concurrency"], level["requests"], level["errors"]) for level in config["http"]] == [

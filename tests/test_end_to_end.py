@@ -15,13 +15,11 @@ pytestmark = pytest.mark.model
 FIRST = "000_5391de805404b0fb"
 SECOND = "003_44882e964004ca2e"
 
-ANSWERER = "pattern"  # the default answerer; the trained reader is tested in test_reader_training.py
-
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """Loaded once for the module: the lifespan builds the index with the real model, then loads the answerer."""
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS], answerer=ANSWERER)
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS])
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -43,7 +41,7 @@ def test_the_service_is_ready(client: TestClient) -> None:
     assert body["documents"] == 2
     assert body["chunks"] > 2
     assert body["embedding_model"] == "all-MiniLM-L6-v2"
-    assert body["answerer"] == ANSWERER
+    assert body["answerer"] == "reader"
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import types
 from pathlib import Path
 
 import pytest
+from fakes import FakeAnswerer
 
+import eval.runner as runner
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set
 from eval.runner import check_thresholds, only_articles, run_eval, sample
 from eval.scoring import Record, gold_rank, score, summarize
@@ -323,10 +325,16 @@ def test_check_thresholds_fails_when_the_file_has_no_section_for_the_run(thresho
 # --- run_eval and `qa eval` ------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def fake_answerer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The runner's own logic, without loading the reader (the reader itself is gated by `make test`'s eval runs)."""
+    monkeypatch.setattr(runner, "load_answerer", lambda settings: FakeAnswerer())
+
+
 def test_run_eval_reader_mode_scores_every_question() -> None:
     squad = load_eval_set(SQUAD_TINY)
 
-    figures, records = run_eval(squad, "reader", Settings(answerer="pattern"))
+    figures, records = run_eval(squad, "reader", Settings())
 
     assert [r.id for r in records] == [q.id for q in squad.questions]
     assert figures.keys() >= SQUAD_FIGURES
@@ -334,7 +342,7 @@ def test_run_eval_reader_mode_scores_every_question() -> None:
     assert {k: figures[k] for k in ("dataset", "mode", "answerer", "questions", "no_ans_questions")} == {
         "dataset": "squad_tiny",
         "mode": "reader",
-        "answerer": "pattern",
+        "answerer": "fake",
         "questions": 9,
         "no_ans_questions": 1,
     }
@@ -347,7 +355,7 @@ def test_run_eval_reader_mode_scores_every_question() -> None:
 def test_run_eval_limit_samples_the_questions() -> None:
     squad = load_eval_set(SQUAD_TINY)
 
-    figures, records = run_eval(squad, "reader", Settings(answerer="pattern"), limit=3)
+    figures, records = run_eval(squad, "reader", Settings(), limit=3)
 
     assert [r.id for r in records] == [q.id for q in sample(squad.questions, 3)]
     assert figures["questions"] == 3
@@ -357,7 +365,7 @@ def test_run_eval_asks_followups_as_standalone_questions() -> None:
     gold = load_eval_set(GOLD_SET)
     followups = EvalSet("gold", [q for q in gold.questions if q.id == "c001"], gold.documents)
 
-    _, [record] = run_eval(followups, "reader", Settings(answerer="pattern"))
+    _, [record] = run_eval(followups, "reader", Settings())
 
     assert record.question == "Which unit did he join?"
     assert record.asked != record.question
@@ -367,7 +375,7 @@ def test_run_eval_asks_followups_as_standalone_questions() -> None:
 def test_run_eval_open_mode_ranks_passages() -> None:
     squad = load_eval_set(SQUAD_TINY)
 
-    figures, records = run_eval(squad, "open", Settings(answerer="pattern"))
+    figures, records = run_eval(squad, "open", Settings())
 
     assert len(records) == len(squad.questions)
     assert figures.keys() >= SQUAD_FIGURES | {"recall@1", "recall@5", "recall@10", "mrr@10"}
@@ -379,7 +387,6 @@ def test_run_eval_open_mode_ranks_passages() -> None:
 def test_cli_eval_writes_figures_and_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("QA_ANSWERER", "pattern")
     output = tmp_path / "reports" / "out.json"
 
     code = main(["eval", "--dataset", str(SQUAD_TINY), "--mode", "reader", "--output", str(output)])
@@ -387,7 +394,7 @@ def test_cli_eval_writes_figures_and_records(
     assert code == 0, capsys.readouterr().err
     payload = json.loads(output.read_text(encoding="utf-8"))
     assert payload.keys() >= SQUAD_FIGURES
-    assert (payload["dataset"], payload["mode"], payload["answerer"]) == ("squad_tiny", "reader", "pattern")
+    assert (payload["dataset"], payload["mode"], payload["answerer"]) == ("squad_tiny", "reader", "fake")
     assert [r["id"] for r in payload["records"]] == [q.id for q in load_eval_set(SQUAD_TINY).questions]
     assert set(payload["records"][0]) == set(Record.__dataclass_fields__)
     assert "exact_match" in capsys.readouterr().out
@@ -396,7 +403,6 @@ def test_cli_eval_writes_figures_and_records(
 def test_cli_eval_gate_fails_on_an_impossible_minimum(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("QA_ANSWERER", "pattern")
     thresholds = tmp_path / "thresholds.json"
     thresholds.write_text(json.dumps({"squad_tiny:reader": {"f1": 101}}), encoding="utf-8")
 
@@ -411,7 +417,6 @@ def test_cli_eval_gate_fails_on_an_impossible_minimum(
 def test_cli_eval_gate_passes_when_met(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("QA_ANSWERER", "pattern")
     thresholds = tmp_path / "thresholds.json"
     thresholds.write_text(json.dumps({"squad_tiny:reader": {"f1": 0, "no_ans_accuracy": 0}}), encoding="utf-8")
 

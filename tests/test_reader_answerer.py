@@ -27,7 +27,7 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS], answerer="reader")
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS])
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -88,7 +88,7 @@ def test_bf16_inference_makes_the_same_choices_as_float32() -> None:
 
 @pytest.mark.parametrize(("precision", "bf16"), [("float32", False), ("bfloat16", True), ("auto", bf16_supported())])
 def test_the_precision_setting_reaches_the_reader(precision: str, bf16: bool) -> None:
-    answerer = load_answerer(Settings(answerer="reader", reader_precision=precision))
+    answerer = load_answerer(Settings(reader_precision=precision))
 
     assert answerer.reader.bf16 is bf16
 

@@ -26,7 +26,7 @@ CHROME_FLAGS = [
 
 @pytest.fixture(scope="session")
 def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
-    """`qa serve` on a free port with a fresh index; the reader answers once it is trained, else the pattern one."""
+    """`qa serve` on a free port with a fresh index and the shipped reader."""
     folder = tmp_path_factory.mktemp("live-service")
     env = os.environ | {"QA_INDEX_DIR": str(folder / "index"), "TOKENIZERS_PARALLELISM": "false"}
     port = free_port()
