@@ -73,7 +73,7 @@ def load_live_index(settings: Settings, embedder: Embedder | None = None) -> Liv
     """The service's index: answers from the current generation, and takes document writes when a token is set."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = embedder or SentenceEmbedder(settings.embedding_model).load()
-    threads = settings.torch_threads or (1 if settings.answerer == "pattern" else None)
+    threads = settings.torch_threads
     if threads and "torch" in sys.modules:  # loaded by a real model; a fake embedder in tests needs none
         sys.modules["torch"].set_num_threads(threads)
     # One question is one row against a small flat index: FAISS's OpenMP team only adds its start-up and, with another

@@ -45,9 +45,7 @@ class Settings(BaseSettings):
         None,
         ge=1,
         le=256,
-        description="Intra-op threads of the served models; unset: 1 with the pattern answerer (a question's embedding"
-        " gains nothing from more, and threads spinning against another busy process cost 5-10x), torch's default with"
-        " the reader",
+        description="Intra-op threads of the served models; unset: torch's default (one per core)",
     )
     batch_window_ms: float = Field(
         2.0, ge=0, le=100, description="How long the first question of a batch waits for others asked at the same time"
