@@ -1,6 +1,7 @@
-"""`qa serve` with the tests' fake embedder: the real command, server and index code, minus the model load (seconds).
+"""`qa serve` with the tests' fake embedder and answerer: the real command, server and index code, minus the model
+loads (seconds).
 
-The fault test restarts the service 20 times; loading torch and the model each time would take minutes.
+The fault test restarts the service 20 times; loading torch and the models each time would take minutes.
 """
 
 import sys
@@ -8,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from fakes import FakeEmbedder
+from fakes import FakeAnswerer, FakeEmbedder
 
 import index.embedding
 import service.runtime
@@ -16,6 +17,7 @@ from service.cli import main
 
 index.embedding.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]
 service.runtime.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]
+service.runtime.load_answerer = lambda settings: FakeAnswerer()  # type: ignore[assignment]
 
 if __name__ == "__main__":
     sys.exit(main())
