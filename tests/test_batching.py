@@ -188,7 +188,7 @@ def test_the_reader_answers_a_batch_as_it_answers_each_question() -> None:
 
     passages = [Passage(name, name, 0, min(len(text), 1200), text[:1200], 1.0) for name, text in texts.items()]
     questions = ["How much of Scale did Meta buy?", "When was Scale AI founded?", "Who is the CEO of Google?"]
-    answerer = load_answerer(Settings(answerer="reader"))
+    answerer = load_answerer(Settings())
 
     together = answerer.answer_many([(q, passages) for q in questions])
 
