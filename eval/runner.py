@@ -17,9 +17,9 @@ from index.builder import IndexBuilder
 from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
-from service.answers import Answerer, AnswerResult, Passage
-from service.followup import Turn, resolve_followup
-from service.pipeline import QAPipeline
+from service.answering.answers import Answerer, AnswerResult, Passage
+from service.answering.pipeline import QAPipeline
+from service.chat.followup import Turn, resolve_followup
 from service.runtime import load_answerer
 from service.settings import Settings
 

@@ -6,7 +6,7 @@ import numpy as np
 
 from eval.datasets import EvalQuestion
 from eval.metrics import best_score, exact_match, f1
-from service.answers import Answer, Passage
+from service.answering.answers import Answer, Passage
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.answering.pipeline import QAPipeline
 from service.batching import QuestionBatcher
 from service.chat_routes import STATIC_DIR
 from service.chat_routes import router as chat_router
@@ -17,7 +18,6 @@ from service.document_routes import router as document_router
 from service.errors import ServiceError
 from service.limits import BodyLimit
 from service.live_index import LiveIndex
-from service.pipeline import QAPipeline
 from service.routes import router
 from service.settings import Settings
 

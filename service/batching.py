@@ -13,8 +13,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
+from service.answering.pipeline import AskResult, QAPipeline
 from service.errors import Overloaded
-from service.pipeline import AskResult, QAPipeline
 
 
 @dataclass

@@ -5,12 +5,12 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, StreamingResponse
 
+from service.answering.pipeline import QAPipeline
 from service.batching import QuestionBatcher
+from service.chat.followup import Turn, resolve_followup
 from service.chat_schemas import ChatRequest, ChatResponse
 from service.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
-from service.followup import Turn, resolve_followup
 from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
-from service.pipeline import QAPipeline
 from service.schemas import QUESTION_ERRORS, refuse_overlong
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -4,10 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
+from service.answering.pipeline import QAPipeline
 from service.batching import QuestionBatcher
 from service.errors import NotReady
 from service.live_index import LiveIndex
-from service.pipeline import QAPipeline
 from service.settings import Settings
 
 GENERATION_HEADER = "X-Index-Generation"

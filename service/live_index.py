@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from index.builder import IndexBuilder, UpdateReport
 from index.documents import Document
 from index.store import IndexBusy, IndexData, IndexStore, IndexUnavailable
-from service.pipeline import QAPipeline
+from service.answering.pipeline import QAPipeline
 
 log = logging.getLogger(__name__)
 

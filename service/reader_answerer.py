@@ -3,8 +3,8 @@
 import math
 from pathlib import Path
 
-from service.answers import AnswerResult, Passage, cite, distinct
-from service.evidence import unmentioned_names
+from service.answering.answers import AnswerResult, Passage, cite, distinct
+from service.answering.evidence import unmentioned_names
 from service.span_reader import PassageSpan, SpanReader
 
 MAX_ALTERNATIVES = 4

@@ -15,7 +15,7 @@ from index.documents import Document
 from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
-from service.pipeline import QAPipeline
+from service.answering.pipeline import QAPipeline
 from service.reader_answerer import ReaderAnswerer
 from service.span_reader import SpanReader
 

@@ -11,9 +11,9 @@ from index.builder import IndexBuilder
 from index.embedding import Embedder, SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexData, IndexStore
-from service.answers import Answerer
+from service.answering.answers import Answerer
+from service.answering.pipeline import QAPipeline
 from service.live_index import LiveIndex
-from service.pipeline import QAPipeline
 from service.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Pydantic models at the HTTP edge; the core works with the frozen dataclasses in service.answers."""
+"""Pydantic models at the HTTP edge; the core works with the frozen dataclasses in service.answering.answers."""
 
 from collections.abc import Callable
 from typing import Annotated
@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field
 
-from service.answers import Answer, Passage
-from service.pipeline import AskResult
+from service.answering.answers import Answer, Passage
+from service.answering.pipeline import AskResult
 
 MAX_QUESTION_CHARS = 1000
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from fastapi.testclient import TestClient
 
-from service.answers import Answer, AnswerResult, Passage, cite, distinct
+from service.answering.answers import Answer, AnswerResult, Passage, cite, distinct
 
 DIMENSION = 64
 WORD = re.compile(r"\w+")

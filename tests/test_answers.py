@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.answers import Answer, Context, Passage, cite, distinct
+from service.answering.answers import Answer, Context, Passage, cite, distinct
 
 DOCUMENT = (
     "Scale AI labels data.\n"

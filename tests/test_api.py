@@ -13,8 +13,8 @@ from index.chunking import ChunkingSettings
 from index.documents import BUNDLED_CORPUS
 from index.search import HybridRetriever
 from index.store import IndexData, IndexStore
+from service.answering.pipeline import QAPipeline
 from service.app import create_app
-from service.pipeline import QAPipeline
 from service.schemas import AskResponse
 from service.settings import Settings
 

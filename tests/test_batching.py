@@ -11,11 +11,11 @@ from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
 from index.store import IndexStore
-from service.answers import AnswerResult
+from service.answering.answers import AnswerResult
+from service.answering.pipeline import AskResult, QAPipeline
 from service.app import create_app
 from service.batching import QuestionBatcher
 from service.errors import Overloaded
-from service.pipeline import AskResult, QAPipeline
 from service.settings import Settings
 
 
@@ -184,7 +184,7 @@ def test_the_reader_answers_a_batch_as_it_answers_each_question() -> None:
 
     data_dir = Path(__file__).parents[1] / "index" / "corpus"
     texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(data_dir.glob("*.txt"))}
-    from service.answers import Passage
+    from service.answering.answers import Passage
 
     passages = [Passage(name, name, 0, min(len(text), 1200), text[:1200], 1.0) for name, text in texts.items()]
     questions = ["How much of Scale did Meta buy?", "When was Scale AI founded?", "Who is the CEO of Google?"]

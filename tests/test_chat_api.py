@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
 from index.store import IndexStore
-from service.answers import AnswerResult, Passage, cite
+from service.answering.answers import AnswerResult, Passage, cite
+from service.answering.pipeline import QAPipeline
 from service.app import create_app
-from service.pipeline import QAPipeline
 from service.settings import Settings
 
 SCALE = "000_5391de805404b0fb"

@@ -11,10 +11,10 @@ from index.builder import IndexBuilder
 from index.chunking import ChunkingSettings
 from index.documents import Document
 from index.store import IndexStore
+from service.answering.pipeline import QAPipeline
 from service.app import create_app
 from service.deps import GENERATION_HEADER
 from service.live_index import LiveIndex
-from service.pipeline import QAPipeline
 from service.runtime import pipeline_opener
 from service.settings import Settings
 

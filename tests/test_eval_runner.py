@@ -12,7 +12,7 @@ import eval.runner as runner
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set
 from eval.runner import check_thresholds, only_articles, run_eval, sample
 from eval.scoring import Record, gold_rank, score, summarize
-from service.answers import Answer, Context, Passage
+from service.answering.answers import Answer, Context, Passage
 from service.cli import main
 from service.settings import Settings
 

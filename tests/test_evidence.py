@@ -1,5 +1,5 @@
-from service.answers import Passage
-from service.evidence import unmentioned_names
+from service.answering.answers import Passage
+from service.answering.evidence import unmentioned_names
 
 PASSAGES = [
     Passage("doc", "Doc", 0, 60, "Meta took a 49% stake in Scale AI and hired its founder.", 1.0),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from service.followup import Resolution, Turn, answer_text, resolve_followup
-from service.mentions import mentions
+from service.chat.followup import Resolution, Turn, answer_text, resolve_followup
+from service.chat.mentions import mentions
 
 
 def conversation(*contents: str | None) -> list[Turn]:

@@ -10,7 +10,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from eval.squad import SquadQuestion, load_squad
-from service.answers import Passage
+from service.answering.answers import Passage
 from service.reader_answerer import ReaderAnswerer
 from service.reader_card import model_card
 from service.reader_checkpoint import load_checkpoint

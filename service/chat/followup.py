@@ -4,7 +4,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from service.mentions import AUXILIARIES, FUNCTION_WORDS, PREPOSITIONS, WH_WORDS, mentions
+from service.chat.mentions import AUXILIARIES, FUNCTION_WORDS, PREPOSITIONS, WH_WORDS, mentions
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
 EXPLETIVE_IT = re.compile(

@@ -7,7 +7,7 @@ from typing import Protocol
 
 from index.documents import Document
 from index.search import Hit
-from service.answers import Answerer, AnswerResult, Passage
+from service.answering.answers import Answerer, AnswerResult, Passage
 
 
 class Retriever(Protocol):

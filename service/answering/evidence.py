@@ -2,7 +2,7 @@
 
 import re
 
-from service.answers import Passage
+from service.answering.answers import Passage
 
 WORD = re.compile(r"[$€£]?\w+(?:[’'.,\-]\w+)*%?")
 POSSESSIVE = re.compile(r"[’']s?$")
