@@ -38,7 +38,7 @@ def gold_questions(limit: int | None) -> list[str]:
 def _meta(plan: Plan, configs: list[Config]) -> dict:
     import torch
 
-    from service.span_reader import bf16_supported
+    from service.reader.span_reader import bf16_supported
 
     cpu_model = next(
         (

@@ -2,7 +2,7 @@
 
 A user of the framework would build it this way: split by words (Haystack's sentence splitter needs nltk data this
 machine cannot download), embed with SentenceTransformers, retrieve by embedding from an InMemoryDocumentStore, and
-read with an ExtractiveReader pointed at service/reader_model, at the reader's own window length and stride.
+read with an ExtractiveReader pointed at service/reader/model, at the reader's own window length and stride.
 """
 
 import os
@@ -15,7 +15,7 @@ from pathlib import Path
 from index.chunking import ChunkingSettings, chunk_document
 from index.documents import Document
 from index.embedding import resolve_model_path
-from service.span_reader import ReaderConfig
+from service.reader.span_reader import ReaderConfig
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
-from service.reader_answerer import ReaderAnswerer
-from service.span_reader import SpanReader
+from service.reader.answerer import ReaderAnswerer
+from service.reader.span_reader import SpanReader
 
 
 def open_predictions(

@@ -18,6 +18,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from eval.squad import SquadQuestion
+from service.reader.span_reader import bf16_supported
 from service.reader_checkpoint import Position, load_checkpoint, save_checkpoint
 from service.reader_data import (
     collate,
@@ -29,7 +30,6 @@ from service.reader_data import (
     with_swapped_negatives,
 )
 from service.reader_synthetic import cloze_questions
-from service.span_reader import bf16_supported
 
 log = logging.getLogger(__name__)
 

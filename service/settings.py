@@ -10,7 +10,7 @@ from index.chunking import ChunkingSettings
 from index.documents import BUNDLED_CORPUS
 from index.embedding import DEFAULT_MODEL
 
-READER_MODEL_DIR = Path(__file__).parent / "reader_model"
+READER_MODEL_DIR = Path(__file__).parent / "reader" / "model"
 
 
 class Settings(BaseSettings):

@@ -11,8 +11,9 @@ from transformers import AutoTokenizer
 
 from eval.squad import SquadQuestion, load_squad
 from service.answering.answers import Passage
-from service.reader_answerer import ReaderAnswerer
-from service.reader_card import model_card
+from service.reader.answerer import ReaderAnswerer
+from service.reader.card import model_card
+from service.reader.span_reader import SpanReader
 from service.reader_checkpoint import load_checkpoint
 from service.reader_data import (
     collate,
@@ -26,7 +27,7 @@ from service.reader_data import (
 )
 from service.reader_stages import batch_loss, parameter_groups, plan_stages, run_stages
 from service.reader_train import TrainConfig, recalibrate, train
-from service.span_reader import SpanReader
+from service.settings import READER_MODEL_DIR
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
 
@@ -162,7 +163,7 @@ def test_layer_decay_gives_lower_layers_lower_rates() -> None:
 
 
 def test_the_card_names_the_options_a_run_used() -> None:
-    shipped = Path(__file__).parents[1] / "service" / "reader_model" / "reader_config.json"
+    shipped = READER_MODEL_DIR / "reader_config.json"
     report = json.loads(shipped.read_text())
     plain = {**report["training"], "layer_decay": 1.0, "all_references": False, "swapped_negatives": 0.0}
     tuned = {**plain, "layer_decay": 0.85, "all_references": True, "swapped_negatives": 0.3}

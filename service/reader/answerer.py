@@ -5,7 +5,7 @@ from pathlib import Path
 
 from service.answering.answers import AnswerResult, Passage, cite, distinct
 from service.answering.evidence import unmentioned_names
-from service.span_reader import PassageSpan, SpanReader
+from service.reader.span_reader import PassageSpan, SpanReader
 
 MAX_ALTERNATIVES = 4
 

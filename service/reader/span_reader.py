@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
 
-from service.spans import best_token_spans
+from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
 PAD_MULTIPLE = 32
@@ -92,7 +92,7 @@ class SpanReader:
         folder = Path(folder)
         if not (folder / "config.json").exists():
             raise FileNotFoundError(
-                f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader_model)"
+                f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader/model)"
                 f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
         tokenizer = AutoTokenizer.from_pretrained(folder)
