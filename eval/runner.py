@@ -41,7 +41,7 @@ def only_articles(eval_set: EvalSet, articles: str) -> EvalSet:
     if not any(q.paragraph_id for q in eval_set.questions):
         raise ValueError(f"{eval_set.name}: --articles applies to SQuAD datasets only")
     if articles == "held-out":
-        from service.reader_train import TEST_ARTICLES  # the training module loads torch: only when asked for
+        from service.training.train import TEST_ARTICLES  # the training module loads torch: only when asked for
 
         titles = set(TEST_ARTICLES)
     else:

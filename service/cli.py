@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train-reader", help="fine-tune the span reader on SQuAD files", add_help=False)
     train.add_argument("rest", nargs=argparse.REMAINDER)
-    train.set_defaults(run=lambda args: __import__("service.reader_train").reader_train.main(args.rest))
+    train.set_defaults(run=lambda args: __import__("service.training.train").training.train.main(args.rest))
     return parser
 
 

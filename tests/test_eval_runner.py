@@ -219,7 +219,7 @@ TEN = [EvalQuestion(f"q{i}", "What?", ()) for i in range(10)]
 def training_module(monkeypatch: pytest.MonkeyPatch) -> None:
     """only_articles imports the training module for its TEST_ARTICLES, and that module loads torch (seconds)."""
     training = types.SimpleNamespace(TEST_ARTICLES=("Harvard_University", "Genghis_Khan"))
-    monkeypatch.setitem(sys.modules, "service.reader_train", training)
+    monkeypatch.setitem(sys.modules, "service.training.train", training)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 import random
 
 from eval.squad import SquadQuestion
-from service.reader_synthetic import cloze_items, cloze_questions
+from service.training.synthetic import cloze_items, cloze_questions
 
 PARAGRAPH = (
     "Harvard was founded in 1636 by vote of the Great and General Court of the Massachusetts Bay Colony. "

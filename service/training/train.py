@@ -21,8 +21,8 @@ from eval.squad import SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
 from service.reader.card import model_card
 from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
-from service.reader_checkpoint import RUN, Position, check_run, load_checkpoint
-from service.reader_stages import Stage, plan_stages, run_stages
+from service.training.checkpoint import RUN, Position, check_run, load_checkpoint
+from service.training.stages import Stage, plan_stages, run_stages
 
 log = logging.getLogger(__name__)
 
@@ -264,8 +264,8 @@ def calibrate_open_use(
 ) -> tuple[dict, dict]:
     """The open no-answer threshold, calibrated on retrieval over the calibration articles' paragraphs, and the open
     figures it gives on both splits (each split retrieves from its own paragraphs only, as `qa eval --mode open` does)."""
-    from service.reader_calibration import open_predictions
     from service.settings import Settings
+    from service.training.calibration import open_predictions
 
     settings = Settings()
     embedder = SentenceEmbedder(settings.embedding_model).load()

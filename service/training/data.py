@@ -7,8 +7,8 @@ import torch
 
 from eval.squad import SquadQuestion
 from index.sentences import sentence_spans
-from service.candidates import capitalised_runs
-from service.reader_synthetic import YEAR, name_kind
+from service.training.candidates import capitalised_runs
+from service.training.synthetic import YEAR, name_kind
 
 
 def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:

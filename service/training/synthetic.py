@@ -12,7 +12,7 @@ import re
 
 from eval.squad import SquadQuestion
 from index.sentences import sentence_spans
-from service.candidates import capitalised_runs, is_person_name, typed_spans
+from service.training.candidates import capitalised_runs, is_person_name, typed_spans
 
 _WH = {
     "money": "How much",

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 
 from index.sentences import sentence_spans
-from service.answer_types import STOP_WORDS, TOKEN, Question, word_set, word_stems
+from service.training.answer_types import STOP_WORDS, TOKEN, Question, word_set, word_stems
 
 # Words that make a capitalised name an organisation or a place rather than a person.
 _NOT_PERSON = word_set(

@@ -19,8 +19,8 @@ from transformers import get_linear_schedule_with_warmup
 
 from eval.squad import SquadQuestion
 from service.reader.span_reader import bf16_supported
-from service.reader_checkpoint import Position, load_checkpoint, save_checkpoint
-from service.reader_data import (
+from service.training.checkpoint import Position, load_checkpoint, save_checkpoint
+from service.training.data import (
     collate,
     featurize,
     length_grouped_batches,
@@ -29,7 +29,7 @@ from service.reader_data import (
     with_shuffled_negatives,
     with_swapped_negatives,
 )
-from service.reader_synthetic import cloze_questions
+from service.training.synthetic import cloze_questions
 
 log = logging.getLogger(__name__)
 
