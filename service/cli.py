@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from index.embedding import SentenceEmbedder
-    from service.app import create_app
+    from service.api.app import create_app
     from service.runtime import ensure_index
 
     settings = Settings()
@@ -123,8 +123,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
+    from service.api.schemas import AskRequest, AskResponse
     from service.runtime import load_pipeline
-    from service.schemas import AskRequest, AskResponse
 
     request = AskRequest(question=args.question, top_k=args.top_k)
     response = AskResponse.of(load_pipeline(Settings()).ask(request.question, request.top_k))

@@ -13,7 +13,7 @@ from index.search import HybridRetriever
 from index.store import IndexData, IndexStore
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
-from service.live_index import LiveIndex
+from service.api.live_index import LiveIndex
 from service.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,8 @@ from index.documents import BUNDLED_CORPUS
 from index.search import HybridRetriever
 from index.store import IndexData, IndexStore
 from service.answering.pipeline import QAPipeline
-from service.app import create_app
-from service.schemas import AskResponse
+from service.api.app import create_app
+from service.api.schemas import AskResponse
 from service.settings import Settings
 
 FIRST = "000_5391de805404b0fb"

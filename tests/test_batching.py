@@ -13,9 +13,9 @@ from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import AnswerResult
 from service.answering.pipeline import AskResult, QAPipeline
-from service.app import create_app
-from service.batching import QuestionBatcher
-from service.errors import Overloaded
+from service.api.app import create_app
+from service.api.batching import QuestionBatcher
+from service.api.errors import Overloaded
 from service.settings import Settings
 
 

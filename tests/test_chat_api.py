@@ -13,7 +13,7 @@ from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import AnswerResult, Passage, cite
 from service.answering.pipeline import QAPipeline
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 SCALE = "000_5391de805404b0fb"

@@ -7,7 +7,7 @@ from fakes import assert_exact_spans
 from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 pytestmark = pytest.mark.model

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 TOKEN = "s3cret-token"

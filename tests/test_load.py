@@ -17,7 +17,7 @@ import httpx
 import pytest
 from live_service import report_figure, start_service
 
-from service.deps import GENERATION_HEADER
+from service.api.deps import GENERATION_HEADER
 
 REQUESTS = 1000
 CONCURRENCY = 32

@@ -2,9 +2,9 @@
 
 from fastapi import APIRouter
 
-from service.deps import BatcherDep, PipelineDep, SettingsDep
-from service.errors import NotFound
-from service.schemas import (
+from service.api.deps import BatcherDep, PipelineDep, SettingsDep
+from service.api.errors import NotFound
+from service.api.schemas import (
     QUESTION_ERRORS,
     AskRequest,
     AskResponse,

@@ -9,8 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from service.api.chat_schemas import ChatResponse, check_content, check_conversation
 from service.chat.followup import Turn
-from service.chat_schemas import ChatResponse, check_content, check_conversation
 
 MAX_OTHER_CHARS = 20_000  # system prompts and earlier replies that clients send back can be long
 

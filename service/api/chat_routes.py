@@ -6,12 +6,12 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, StreamingResponse
 
 from service.answering.pipeline import QAPipeline
-from service.batching import QuestionBatcher
+from service.api.batching import QuestionBatcher
+from service.api.chat_schemas import ChatRequest, ChatResponse
+from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
+from service.api.openai_compat import ChatCompletion, CompletionRequest, stream_events
+from service.api.schemas import QUESTION_ERRORS, refuse_overlong
 from service.chat.followup import Turn, resolve_followup
-from service.chat_schemas import ChatRequest, ChatResponse
-from service.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
-from service.openai_compat import ChatCompletion, CompletionRequest, stream_events
-from service.schemas import QUESTION_ERRORS, refuse_overlong
 
 STATIC_DIR = Path(__file__).parent / "static"
 

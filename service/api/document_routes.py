@@ -17,12 +17,12 @@ from starlette.exceptions import HTTPException
 from index.builder import DocumentConflict, UnknownDocument, UpdateReport
 from index.documents import Document, DocumentError, guess_title, parse_document
 from index.store import IndexBusy
-from service.auth import AdminDep
-from service.deps import LiveIndexDep, SettingsDep
-from service.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
-from service.errors import Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
-from service.live_index import LiveIndex
-from service.schemas import ErrorResponse
+from service.api.auth import AdminDep
+from service.api.deps import LiveIndexDep, SettingsDep
+from service.api.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
+from service.api.errors import Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from service.api.live_index import LiveIndex
+from service.api.schemas import ErrorResponse
 from service.settings import Settings
 
 router = APIRouter(tags=["documents"], dependencies=[AdminDep])

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from service.answering.pipeline import AskResult, QAPipeline
-from service.errors import Overloaded
+from service.api.errors import Overloaded
 
 
 @dataclass

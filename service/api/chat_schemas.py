@@ -5,8 +5,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from service.answering.pipeline import AskResult
+from service.api.schemas import MAX_QUESTION_CHARS, AskResponse, words_required
 from service.chat.followup import Resolution, Turn
-from service.schemas import MAX_QUESTION_CHARS, AskResponse, words_required
 
 check_content = words_required("message")
 MessageText = Annotated[str, AfterValidator(check_content)]

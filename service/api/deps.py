@@ -5,9 +5,9 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from service.answering.pipeline import QAPipeline
-from service.batching import QuestionBatcher
-from service.errors import NotReady
-from service.live_index import LiveIndex
+from service.api.batching import QuestionBatcher
+from service.api.errors import NotReady
+from service.api.live_index import LiveIndex
 from service.settings import Settings
 
 GENERATION_HEADER = "X-Index-Generation"

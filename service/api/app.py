@@ -11,14 +11,14 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.answering.pipeline import QAPipeline
-from service.batching import QuestionBatcher
-from service.chat_routes import STATIC_DIR
-from service.chat_routes import router as chat_router
-from service.document_routes import router as document_router
-from service.errors import ServiceError
-from service.limits import BodyLimit
-from service.live_index import LiveIndex
-from service.routes import router
+from service.api.batching import QuestionBatcher
+from service.api.chat_routes import STATIC_DIR
+from service.api.chat_routes import router as chat_router
+from service.api.document_routes import router as document_router
+from service.api.errors import ServiceError
+from service.api.limits import BodyLimit
+from service.api.live_index import LiveIndex
+from service.api.routes import router
 from service.settings import Settings
 
 

@@ -6,8 +6,8 @@ from typing import Annotated
 from fastapi import Depends
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from service.deps import SettingsDep
-from service.errors import Forbidden, Unauthorized
+from service.api.deps import SettingsDep
+from service.api.errors import Forbidden, Unauthorized
 
 bearer = HTTPBearer(
     auto_error=False,
