@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import pytest
-from fakes import TINY_CORPUS, FakeEmbedder, write_files
 
 from index.builder import IndexBuilder
 from index.chunking import ChunkingSettings
 from index.documents import BUNDLED_CORPUS
 from index.store import IndexStore
+from tests.fakes import TINY_CORPUS, FakeEmbedder, write_files
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def bundled_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """The fault, fuzz and load tests' figures, so CI's log shows them."""
-    from live_service import FIGURES
+    from tests.live_service import FIGURES
 
     if FIGURES:
         terminalreporter.section("figures")

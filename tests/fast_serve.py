@@ -7,13 +7,14 @@ The fault test restarts the service 20 times; loading torch and the models each 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fakes import FakeAnswerer, FakeEmbedder
+# Run as a script, Python puts tests/ first on sys.path, where tests/index/ and tests/eval/ would stand in for the
+# packages they test: the repository root goes before it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import index.embedding
 import service.runtime
 from service.cli import main
+from tests.fakes import FakeAnswerer, FakeEmbedder
 
 index.embedding.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]
 service.runtime.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]

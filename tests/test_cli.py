@@ -5,11 +5,11 @@ import logging
 from pathlib import Path
 
 import pytest
-from fakes import FakeAnswerer, FakeEmbedder, write_files
 
 import service.runtime
 from index.store import IndexStore
 from service.cli import main
+from tests.fakes import FakeAnswerer, FakeEmbedder, write_files
 
 
 @pytest.fixture

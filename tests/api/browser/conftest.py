@@ -7,9 +7,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from live_server import CHROMEDRIVER, CHROMIUM, ROOT, SCREENSHOTS, LiveService, free_port, wait_until_healthy
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+
+from tests.api.browser.live_server import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    ROOT,
+    SCREENSHOTS,
+    LiveService,
+    free_port,
+    wait_until_healthy,
+)
 
 CHROME_FLAGS = [
     "--headless=new",

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 import pytest
-from fakes import FakeAnswerer, FakeEmbedder
 from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
@@ -17,6 +16,7 @@ from service.api.app import create_app
 from service.api.batching import QuestionBatcher
 from service.api.errors import Overloaded
 from service.settings import Settings
+from tests.fakes import FakeAnswerer, FakeEmbedder
 
 
 class SlowPipeline:
@@ -182,7 +182,7 @@ def test_concurrent_http_questions_are_batched(bundled_index_dir: Path) -> None:
 def test_the_reader_answers_a_batch_as_it_answers_each_question() -> None:
     from service.runtime import load_answerer
 
-    data_dir = Path(__file__).parents[1] / "index" / "corpus"
+    data_dir = Path(__file__).parents[2] / "index" / "corpus"
     texts = {p.name: p.read_text(encoding="utf-8") for p in sorted(data_dir.glob("*.txt"))}
     from service.answering.answers import Passage
 

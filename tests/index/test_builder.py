@@ -6,7 +6,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder, write_files
 
 from index.builder import DocumentConflict, IndexBuilder, UnknownDocument, UpdateReport
 from index.chunking import ChunkingSettings, chunk_document
@@ -14,6 +13,7 @@ from index.documents import Document, DocumentError, load_documents
 from index.store import POINTER, IndexData, IndexStore
 from service.runtime import ensure_index
 from service.settings import Settings
+from tests.fakes import FakeEmbedder, write_files
 
 CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
 NEW_ARTICLE = "Glaciers retreated 12 metres last year. Researchers measured the ice every month."

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import FakeAnswerer, FakeEmbedder
 from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
@@ -12,6 +11,7 @@ from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
 from service.api.app import create_app
 from service.settings import Settings
+from tests.fakes import FakeAnswerer, FakeEmbedder
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

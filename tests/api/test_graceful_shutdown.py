@@ -6,7 +6,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_service import start_service
+
+from tests.live_service import start_service
 
 TOKEN = "shutdown-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -8,7 +8,7 @@ import pytest
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set, merge
 from index.documents import BUNDLED_CORPUS, load_documents
 
-SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
+SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
 UNANSWERABLE_ID = "afacb9b64aafd8eb7d9abd9d5"  # "What was the ship of John of London called?", Harvard paragraph 0
 
 

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import DIMENSION, FakeEmbedder
 
 from index import store as store_module
 from index.chunking import ChunkingSettings, chunk_document
 from index.documents import Document, load_documents
 from index.store import FORMAT_VERSION, POINTER, IndexBusy, IndexData, IndexStore, IndexUnavailable, Manifest
 from index.vectors import VectorIndex
+from tests.fakes import DIMENSION, FakeEmbedder
 
 CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
 

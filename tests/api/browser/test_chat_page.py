@@ -1,13 +1,14 @@
 """The chat page in headless Chromium against the real running service."""
 
 import pytest
-from live_server import CHROMIUM, SCREENSHOTS, LiveService
 from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.api.browser.live_server import CHROMIUM, SCREENSHOTS, LiveService
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),

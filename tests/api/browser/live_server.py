@@ -11,7 +11,7 @@ from pathlib import Path
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 STARTUP_SECONDS = 300  # the first start builds the index and loads the models
 

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import FakeAnswerer, FakeEmbedder
 from fastapi.testclient import TestClient
 
 from index.builder import IndexBuilder
@@ -17,6 +16,7 @@ from service.api.deps import GENERATION_HEADER
 from service.api.live_index import LiveIndex
 from service.runtime import pipeline_opener
 from service.settings import Settings
+from tests.fakes import FakeAnswerer, FakeEmbedder
 
 TOKEN = "correct horse battery staple"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from live_service import LiveService, report_figure, start_service
+
+from tests.live_service import LiveService, report_figure, start_service
 
 CYCLES = 20
 TOKEN = "fault-test-token"

@@ -29,7 +29,7 @@ from service.training.data import (
 from service.training.stages import batch_loss, parameter_groups, plan_stages, run_stages
 from service.training.train import TrainConfig, recalibrate, train
 
-SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
+SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
 
 
 @pytest.fixture(scope="module")

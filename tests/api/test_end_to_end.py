@@ -3,12 +3,12 @@
 from collections.abc import Iterator
 
 import pytest
-from fakes import assert_exact_spans
 from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
 from service.api.app import create_app
 from service.settings import Settings
+from tests.fakes import assert_exact_spans
 
 pytestmark = pytest.mark.model
 

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from fakes import TINY_CORPUS, write_files
 
 from index.documents import BUNDLED_CORPUS, Document, DocumentError, load_document, load_documents
+from tests.fakes import TINY_CORPUS, write_files
 
 
 def test_text_file_loads_as_written(tmp_path: Path) -> None:

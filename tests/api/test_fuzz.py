@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from live_service import report_figure, start_service
 from schemathesis import APIOperation, Case, checks
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.generation import GenerationMode
 from schemathesis.openapi import from_url
+
+from tests.live_service import report_figure, start_service
 
 TOKEN = "fuzz-test-token"
 EXAMPLES_PER_OPERATION = 40

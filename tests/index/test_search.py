@@ -4,13 +4,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder, write_files
 
 from index.builder import IndexBuilder
 from index.chunking import ChunkingSettings
 from index.lexical import LexicalIndex
 from index.search import RRF_K, HybridRetriever
 from index.store import IndexData, IndexStore
+from tests.fakes import FakeEmbedder, write_files
 
 # One sentence a chunk: chunk ids 0-3 in this order.
 SENTENCES = [

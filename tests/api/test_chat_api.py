@@ -6,7 +6,6 @@ from pathlib import Path
 
 import openai
 import pytest
-from fakes import FakeEmbedder, OneAtATime
 from fastapi.testclient import TestClient
 
 from index.search import HybridRetriever
@@ -15,6 +14,7 @@ from service.answering.answers import AnswerResult, Passage, cite
 from service.answering.pipeline import QAPipeline
 from service.api.app import create_app
 from service.settings import Settings
+from tests.fakes import FakeEmbedder, OneAtATime
 
 SCALE = "000_5391de805404b0fb"
 SCALE_TITLE = "OpenAI phases out work with Scale AI after Meta takes a 49% stake"

@@ -5,7 +5,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import NO_SHARED_WORDS, FakeAnswerer, FakeEmbedder, assert_exact_spans
 from fastapi.testclient import TestClient
 
 from index.builder import IndexBuilder
@@ -17,6 +16,7 @@ from service.answering.pipeline import QAPipeline
 from service.api.app import create_app
 from service.api.schemas import AskResponse
 from service.settings import Settings
+from tests.fakes import NO_SHARED_WORDS, FakeAnswerer, FakeEmbedder, assert_exact_spans
 
 FIRST = "000_5391de805404b0fb"
 SECOND = "003_44882e964004ca2e"

@@ -6,7 +6,6 @@ import types
 from pathlib import Path
 
 import pytest
-from fakes import FakeAnswerer
 
 import eval.runner as runner
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set
@@ -15,8 +14,9 @@ from eval.scoring import Record, gold_rank, score, summarize
 from service.answering.answers import Answer, Context, Passage
 from service.cli import main
 from service.settings import Settings
+from tests.fakes import FakeAnswerer
 
-SQUAD_TINY = Path(__file__).parent / "fixtures" / "squad_tiny.json"
+SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
 SQUAD_FIGURES = {"exact_match", "f1", "has_ans_f1", "no_ans_accuracy", "p50_ms", "p95_ms"}
 
 
