@@ -106,7 +106,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from index.embedding import SentenceEmbedder
-    from service.api.app import create_app
+    from service.app import create_app
     from service.runtime import ensure_index
 
     settings = Settings()

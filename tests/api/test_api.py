@@ -13,8 +13,8 @@ from index.documents import BUNDLED_CORPUS
 from index.search import HybridRetriever
 from index.store import IndexData, IndexStore
 from service.answering.pipeline import QAPipeline
-from service.api.app import create_app
 from service.api.schemas import AskResponse
+from service.app import create_app
 from service.settings import Settings
 from tests.fakes import NO_SHARED_WORDS, FakeAnswerer, FakeEmbedder, assert_exact_spans
 

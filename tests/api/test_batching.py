@@ -12,9 +12,9 @@ from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import AnswerResult
 from service.answering.pipeline import AskResult, QAPipeline
-from service.api.app import create_app
 from service.api.batching import QuestionBatcher
 from service.api.errors import Overloaded
+from service.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeAnswerer, FakeEmbedder
 

@@ -12,7 +12,7 @@ from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import AnswerResult, Passage, cite
 from service.answering.pipeline import QAPipeline
-from service.api.app import create_app
+from service.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeEmbedder, OneAtATime
 

@@ -11,9 +11,9 @@ from index.chunking import ChunkingSettings
 from index.documents import Document
 from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
-from service.api.app import create_app
 from service.api.deps import GENERATION_HEADER
 from service.api.live_index import LiveIndex
+from service.app import create_app
 from service.runtime import pipeline_opener
 from service.settings import Settings
 from tests.fakes import FakeAnswerer, FakeEmbedder

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
-from service.api.app import create_app
+from service.app import create_app
 from service.settings import Settings
 from tests.fakes import assert_exact_spans
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
-from service.api.app import create_app
+from service.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeAnswerer, FakeEmbedder
 

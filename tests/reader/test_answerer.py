@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.documents import BUNDLED_CORPUS
-from service.api.app import create_app
+from service.app import create_app
 from service.reader.span_reader import SpanReader, bf16_supported
 from service.runtime import load_answerer
 from service.settings import READER_MODEL_DIR, Settings
