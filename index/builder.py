@@ -139,6 +139,8 @@ class IndexBuilder:
 
     def _embed(self, documents: list[Document]) -> list[EmbeddedDocument]:
         """Chunk every document and embed all their chunks in one call (one progress bar, full batches)."""
+        if not documents:
+            return []
         chunked = [chunk_document(d, self.chunking) for d in documents]
         texts = [c.text for chunks in chunked for c in chunks]
         if texts:
