@@ -18,7 +18,7 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
 
 import numpy as np
@@ -282,14 +282,11 @@ class MilvusStore:
             limit=max(top_ks),
             output_fields=["document_id", "start", "end", "text", "vector"],
         )
-        ranked = [list(hits)[:top_k] for hits, top_k in zip(found, top_ks, strict=True)]
+        ranked = [_in_order(hits)[:top_k] for hits, top_k in zip(found, top_ks, strict=True)]
         lexical = self._lexical_scores(words, [[hit["id"] for hit in hits] for hits in ranked])
         texts: dict[str, str] = {}
         return [
-            [
-                self._hit(hit, vector, scores, texts)
-                for hit in hits  # already best first: the engine's RRF order
-            ]
+            [self._hit(hit, vector, scores, texts) for hit in hits]
             for hits, vector, scores in zip(ranked, vectors, lexical, strict=True)
         ]
 
@@ -307,8 +304,10 @@ class MilvusStore:
             search_params={"metric_type": "BM25"},
         )
         # Milvus Lite 3.2.2 reports BM25 scores negated (its smaller-is-better distance leaks out); BM25 is never
-        # negative, so the absolute value reads both engines right.
-        return [{hit["id"]: abs(float(hit["distance"])) for hit in hits} for hits in found]
+        # negative, so the absolute value reads both engines right. Milvus keeps BM25's (k1 + 1) factor, which
+        # bm25s's Lucene scoring drops: divided out, both stores report the same lexical scores.
+        scale = 1 + schema.BM25_PARAMS["bm25_k1"]
+        return [{hit["id"]: abs(float(hit["distance"])) / scale for hit in hits} for hits in found]
 
     def _hit(self, hit: dict, vector: np.ndarray, lexical: dict[int, float], texts: dict[str, str]) -> Hit:
         entity = hit["entity"]
@@ -336,6 +335,12 @@ class MilvusStore:
             self._milvus, self._loaded = None, False
             if self.local:
                 _release_local(self.uri)
+
+
+def _in_order(hits: Iterable[dict]) -> list[dict]:
+    """The engine's RRF order, ties by document and position: the FAISS store's order after a build (its chunk ids
+    follow the documents), and the same on every replica (the engine leaves ties in no particular order)."""
+    return sorted(hits, key=lambda hit: (-hit["distance"], hit["entity"]["document_id"], hit["entity"]["start"]))
 
 
 def _release_local(path: str) -> None:
