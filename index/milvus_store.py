@@ -143,11 +143,16 @@ class MilvusStore:
                     changed = True
             if not changed:
                 return f"{manifest['generation']}-{manifest['token']}"
+            # Sealed and indexed before the generation moves: Milvus Lite searches rows it has not flushed one by one
+            # (5,000 chunks: 3.7 s a question unflushed, 75 ms flushed), and a server keeps them on disk.
+            for collection in (schema.CHUNKS, schema.DOCUMENTS):
+                client.flush(self._name(collection))
             manifest = {**manifest, "generation": manifest["generation"] + 1, "token": uuid.uuid4().hex[:12]}
             client.upsert(
                 self._name(schema.META),
                 [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}],
             )
+            client.flush(self._name(schema.META))
             return f"{manifest['generation']}-{manifest['token']}"
 
     def _check(self, manifest: dict, settings: IndexSettings) -> None:
