@@ -84,11 +84,11 @@ class DocumentStore(Protocol):
         remove: Sequence[str] = (),
         fresh: bool = False,
     ) -> str:
-        """Store `upsert` (replacing documents with the same id), drop `remove`, and return the new generation.
+        """Store `upsert` (replacing documents with the same id), drop `remove`; return the generation holding it.
 
-        A document whose content hash and title are stored already is left as it is; an unknown id to remove is
-        ignored. `fresh` empties the store first (a build); otherwise settings other than the stored ones are refused
-        with IndexUnavailable.
+        A document whose content hash and title are stored already is left as it is, and a write that changes nothing
+        keeps the current generation; an unknown id to remove is ignored. `fresh` empties the store first (a build);
+        otherwise settings other than the stored ones are refused with IndexUnavailable.
         """
         ...
 
