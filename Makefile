@@ -13,7 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first and pinned: the local CPU wheel; an unpinned torch pulls gigabytes of CUDA packages.
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[test]'
+	# The Milvus extra too: the store contract and parity tests run against Milvus Lite.
+	$(BIN)/pip install -q -e '.[test,milvus]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -46,7 +47,7 @@ test: setup browser lint eval
 
 # Not part of `make test`: about 12 minutes on 2 idle cores (README, "Benchmark"). BENCH_ARGS=--quick for a smoke run.
 $(VENV)/.bench-installed: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test,bench]'
+	$(BIN)/pip install -q -e '.[test,milvus,bench]'
 	touch $@
 
 bench: $(VENV)/.bench-installed

@@ -1,21 +1,24 @@
-"""Building and updating the index: chunk, embed (with a progress bar), store.
+"""Building and updating the index: chunk, embed (with a progress bar), hand the result to a store.
 
-Every change (`qa index add`, the service's document routes) goes through one method, `change`, which reads the current
-generation, applies the change and saves a new generation, all under the store's write lock.
+Every change (`qa index add`, the service's document routes) goes through one method, `change`, which reads what the
+store holds, embeds only what is new or changed, and writes it as one change, all under the store's write lock.
 """
 
+import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from index.chunking import Chunk, ChunkingSettings, chunk_document
+from index.chunking import ChunkingSettings, chunk_document
+from index.document_store import DocumentStore, EmbeddedDocument, IndexSettings, StoredDocument
 from index.documents import Document, load_documents
 from index.embedding import Embedder
-from index.store import IndexData, IndexStore, Manifest
-from index.vectors import VectorIndex
+from index.faiss_store import FaissStore
+from index.store import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -44,31 +47,34 @@ class UpdateReport:
 
 class IndexBuilder:
     def __init__(
-        self, store: IndexStore, embedder: Embedder, chunking: ChunkingSettings, progress: bool = False
+        self,
+        store: IndexStore | DocumentStore,
+        embedder: Embedder,
+        chunking: ChunkingSettings,
+        progress: bool = False,
     ) -> None:
+        """`store` is any DocumentStore, or the FAISS index folder's IndexStore (kept as `store`, as before)."""
         self.store = store
         self.embedder = embedder
         self.chunking = chunking
         self.progress = progress
+        # A store made here is closed after each write, so the builder holds no index in memory between writes.
+        self._owns_store = isinstance(store, IndexStore)
+        self.document_store: DocumentStore = FaissStore(store) if isinstance(store, IndexStore) else store
 
-    def _empty(self) -> IndexData:
+    @cached_property
+    def settings(self) -> IndexSettings:
+        """What this builder's vectors are: its embedder's model and dimension, its chunking."""
         dimension = int(self.embedder.encode(["dimension probe"]).shape[1])
-        manifest = Manifest(self.embedder.model_id, dimension, self.chunking)
-        return IndexData(manifest, {}, {}, VectorIndex(dimension))
+        return IndexSettings(self.embedder.model_id, dimension, self.chunking)
 
     def build(self, paths: list[Path]) -> UpdateReport:
         """A new index from these files alone."""
         return self.build_documents(load_documents(paths))
 
     def build_documents(self, documents: list[Document]) -> UpdateReport:
-        with self.store.writing():
-            return self._build(documents)
-
-    def _build(self, documents: list[Document]) -> UpdateReport:
-        data = self._empty()
-        report = self._upsert(data, documents)
-        report.generation = self.store.save(data)
-        return report
+        with self._writing():
+            return self._write({}, documents, (), fresh=True)
 
     def add(self, paths: list[Path]) -> UpdateReport:
         """Add new files and replace changed ones (matched by id); unchanged content is skipped by hash."""
@@ -81,64 +87,69 @@ class IndexBuilder:
         new_only: bool = False,
         wait: float | None = None,
     ) -> UpdateReport:
-        """Add or replace `upsert` (unchanged content is skipped by hash), remove `remove`, save one new generation.
+        """Add or replace `upsert` (unchanged content is skipped by hash), remove `remove`, as one write.
 
         `new_only` refuses (DocumentConflict) a document whose id exists; an unknown id to remove is UnknownDocument.
         Waits up to `wait` seconds for another writer (None: as long as it takes), then raises IndexBusy.
         """
-        with self.store.writing(wait):
-            data = self.store.load() if self.store.exists() else self._empty()
-            taken = [d.id for d in upsert if d.id in data.documents]
+        with self._writing(wait):
+            stored = self.document_store.documents()
+            taken = [d.id for d in upsert if d.id in stored]
             if new_only and taken:
                 raise DocumentConflict(f"a document with id {taken[0]!r} exists already")
-            unknown = [i for i in remove if i not in data.documents]
+            unknown = [i for i in remove if i not in stored]
             if unknown:
                 raise UnknownDocument(f"no document with id {unknown[0]!r}")
-            report = self._upsert(data, list(upsert))
-            for document_id in remove:
-                self._drop_chunks(data, document_id)
-                del data.documents[document_id]
-                del data.manifest.content_hashes[document_id]
-                report.removed.append(document_id)
-            changed = report.added or report.replaced or report.removed
-            report.generation = self.store.save(data) if changed else self.store.generation()
-        return report
+            return self._write(stored, upsert, remove, fresh=False)
 
     def rebuild(self) -> UpdateReport:
         """Re-chunk and re-embed the stored documents under the current settings (after a model or chunking change)."""
-        with self.store.writing():
-            return self._build(list(self.store.load().documents.values()))
+        with self._writing():
+            documents = [self.document_store.document(i) for i in self.document_store.documents()]
+            return self._write({}, [d for d in documents if d is not None], (), fresh=True)
 
-    @staticmethod
-    def _drop_chunks(data: IndexData, document_id: str) -> None:
-        stale = [i for i, c in data.chunks.items() if c.document_id == document_id]
-        data.vectors.remove(stale)
-        for chunk_id in stale:
-            del data.chunks[chunk_id]
+    @contextlib.contextmanager
+    def _writing(self, wait: float | None = None) -> Iterator[None]:
+        try:
+            with self.document_store.writing(wait):
+                yield
+        finally:
+            if self._owns_store:
+                self.document_store.close()
 
-    def _upsert(self, data: IndexData, documents: list[Document]) -> UpdateReport:
-        report = UpdateReport()
-        fresh: list[Document] = []
-        for document in documents:
-            known = data.manifest.content_hashes.get(document.id)
-            if known == document.content_hash and data.documents[document.id].title == document.title:
+    def _write(
+        self, stored: dict[str, StoredDocument], upsert: Sequence[Document], remove: Sequence[str], fresh: bool
+    ) -> UpdateReport:
+        report = UpdateReport(removed=list(remove))
+        new: list[Document] = []
+        for document in upsert:
+            known = stored.get(document.id)
+            if known and known.content_hash == document.content_hash and known.title == document.title:
                 report.unchanged.append(document.id)
                 continue
             (report.replaced if known else report.added).append(document.id)
-            self._drop_chunks(data, document.id)
-            fresh.append(document)
-        new_chunks: list[Chunk] = [c for d in fresh for c in chunk_document(d, self.chunking)]
-        if new_chunks:
-            log.info("embedding %d chunks of %d documents", len(new_chunks), len(fresh))
-            vectors = self.embedder.encode([c.text for c in new_chunks], progress=self.progress)
-            # Ids are never reused, so a FAISS id always means the same chunk text across generations.
-            first = data.manifest.next_chunk_id
-            ids = np.arange(first, first + len(new_chunks), dtype=np.int64)
-            data.manifest = replace(data.manifest, next_chunk_id=first + len(new_chunks))
-            data.vectors.add(vectors, ids)
-            data.chunks.update(zip(ids.tolist(), new_chunks, strict=True))
-        for document in fresh:
-            data.documents[document.id] = document
-            data.manifest.content_hashes[document.id] = document.content_hash
-        report.chunks = len(new_chunks)
+            new.append(document)
+        embedded = self._embed(new)
+        report.chunks = sum(len(e.chunks) for e in embedded)
+        if fresh or embedded or remove:
+            report.generation = self.document_store.write(self.settings, embedded, remove, fresh=fresh)
+        else:
+            report.generation = self.document_store.generation()
         return report
+
+    def _embed(self, documents: list[Document]) -> list[EmbeddedDocument]:
+        """Chunk every document and embed all their chunks in one call (one progress bar, full batches)."""
+        if not documents:
+            return []
+        chunked = [chunk_document(d, self.chunking) for d in documents]
+        texts = [c.text for chunks in chunked for c in chunks]
+        if texts:
+            log.info("embedding %d chunks of %d documents", len(texts), len(documents))
+            vectors = self.embedder.encode(texts, progress=self.progress)
+        else:
+            vectors = np.zeros((0, self.settings.dimension), dtype=np.float32)
+        embedded, first = [], 0
+        for document, chunks in zip(documents, chunked, strict=True):
+            embedded.append(EmbeddedDocument(document, chunks, vectors[first : first + len(chunks)]))
+            first += len(chunks)
+        return embedded

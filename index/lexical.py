@@ -9,6 +9,16 @@ import Stemmer
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # bm25s sets its logger to DEBUG on import
 
 
+def terms(texts: list[str]) -> list[list[str]]:
+    """The words BM25 counts in each text: lower-cased, English stop words dropped, Snowball-stemmed.
+
+    The Milvus store indexes these too, so both stores rank by the same words whatever analyzer the engine has.
+    """
+    return bm25s.tokenize(
+        texts, stopwords="en", stemmer=Stemmer.Stemmer("english"), show_progress=False, return_ids=False
+    )
+
+
 class LexicalIndex:
     def __init__(self, texts: list[str]) -> None:
         self._stemmer = Stemmer.Stemmer("english")

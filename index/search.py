@@ -1,5 +1,6 @@
 """Hybrid retrieval: FAISS dense search and BM25, fused by reciprocal rank."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,6 +15,9 @@ RRF_K = 60
 
 @dataclass(frozen=True)
 class Hit:
+    """A ranked chunk: its fused score, and each route's raw score and 1-based rank (0: not in that route's list,
+    or not reported: Milvus fuses inside the engine and gives the fused order alone)."""
+
     chunk_id: int
     chunk: Chunk
     score: float
@@ -26,7 +30,7 @@ class Hit:
 class HybridRetriever:
     """Ranks every chunk by 1/(60 + dense rank) + 1/(60 + BM25 rank); each hit keeps both raw scores."""
 
-    def __init__(self, data: IndexData, embedder: Embedder, candidates: int = 50) -> None:
+    def __init__(self, data: IndexData, embedder: Embedder | None, candidates: int = 50) -> None:
         self.data = data
         self.embedder = embedder
         self.candidates = candidates
@@ -41,7 +45,13 @@ class HybridRetriever:
         """`search` for several queries: one embedding call and one FAISS search for all of them."""
         if not len(self._ids) or not queries:
             return [[] for _ in queries]
-        vectors = self.embedder.encode(list(queries))
+        assert self.embedder is not None, "a retriever made without an embedder takes vectors: search_vectors"
+        return self.search_vectors(queries, self.embedder.encode(list(queries)), top_ks)
+
+    def search_vectors(self, queries: Sequence[str], vectors: np.ndarray, top_ks: Sequence[int]) -> list[list[Hit]]:
+        """`search_many` for queries embedded already (the store seam passes the vectors in)."""
+        if not len(self._ids) or not len(queries):
+            return [[] for _ in queries]
         depth = min(len(self._ids), max(self.candidates, *top_ks))
         dense_scores, dense_ids = self.data.vectors.search(vectors, depth)
         return [

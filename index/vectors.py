@@ -39,3 +39,7 @@ class VectorIndex:
     def read(cls, path: str) -> "VectorIndex":
         index = faiss.read_index(path)
         return cls(index.d, index)
+
+    def copy(self) -> "VectorIndex":
+        """An independent copy: a writer changes it while readers keep searching the original."""
+        return VectorIndex(self.dimension, faiss.clone_index(self._index))

@@ -1,0 +1,281 @@
+"""The Milvus store: chunks, documents and the manifest in Milvus; dense and BM25 search fused by the engine (RRF).
+
+`uri` is a local `*.db` path (Milvus Lite, embedded in this process: one process per path), a Milvus Lite server
+(`milvus-lite server --data-dir DIR --port 19530`) or a Milvus server or cluster (`http://host:19530`, with `token`).
+Every process pointed at one server sees the others' writes at once: nothing is loaded or cached here, and the
+generation (a counter and a random token in the meta row) changes with every write.
+
+Writes are idempotent: a document whose content hash and title are stored already is skipped, and chunk ids are
+derived from the document id, its content hash and the chunk's position, so writing the same text again upserts the
+same rows. Milvus has no transactions: while a document is replaced a search may see its old and new chunks side by
+side, a rebuild (`fresh`) drops and refills the collections, and writers must take turns: `writing()` serialises the
+writers of one process, so several processes should send their writes through one of them (Milvus Lite's server
+does not support concurrent writers to a collection either).
+"""
+
+import contextlib
+import json
+import logging
+import threading
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict
+
+import numpy as np
+from pymilvus import MilvusClient
+
+from index import milvus_schema as schema
+from index.chunking import ChunkingSettings
+from index.document_store import EmbeddedDocument, IndexSettings, StoredDocument
+from index.documents import Document
+from index.milvus_rows import check_sizes, chunk_rows, document_rows, literal, part_count
+from index.milvus_search import hybrid_search
+from index.search import Hit
+from index.store import IndexBusy, IndexUnavailable
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest"
+BATCH_ROWS = 256
+# The Milvus Lite servers this process runs, by path, with how many stores use each: stopped with the last.
+_local_servers: Counter[str] = Counter()
+_local_lock = threading.Lock()
+
+
+class MilvusStore:
+    def __init__(self, uri: str, collection: str = "qa", token: str = "", candidates: int = 50) -> None:
+        """Cheap: connects on first use. `collection` prefixes the three collections' names."""
+        self.uri = uri
+        self.prefix = collection
+        self.token = token
+        self.candidates = candidates
+        self._writes = threading.RLock()
+        self._client_lock = threading.Lock()
+        self._milvus: MilvusClient | None = None
+        self._loaded = False
+
+    @property
+    def local(self) -> bool:
+        """Milvus Lite embedded in this process (a `*.db` path), not a server."""
+        return self.uri.endswith(".db") and "://" not in self.uri
+
+    def _client(self) -> MilvusClient:
+        with self._client_lock:
+            if self._milvus is None:
+                self._milvus = MilvusClient(uri=self.uri, token=self.token)
+                if self.local:
+                    with _local_lock:
+                        _local_servers[self.uri] += 1
+            return self._milvus
+
+    def _name(self, collection: str) -> str:
+        return f"{self.prefix}_{collection}"
+
+    def _ready(self) -> bool:
+        """Whether the collections exist; loaded on first sight (a restarted Milvus holds them released)."""
+        client = self._client()
+        if not client.has_collection(self._name(schema.META)):
+            return False
+        if not self._loaded:
+            for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+                client.load_collection(self._name(collection))
+            self._loaded = True
+        return True
+
+    def _manifest(self) -> dict | None:
+        if not self._ready():
+            return None
+        rows = self._client().get(self._name(schema.META), ids=[MANIFEST], output_fields=["value"])
+        return json.loads(rows[0]["value"]) if rows else None
+
+    def settings(self) -> IndexSettings | None:
+        manifest = self._manifest()
+        if manifest is None:
+            return None
+        return IndexSettings(
+            manifest["embedding_model"], manifest["dimension"], ChunkingSettings(**manifest["chunking"])
+        )
+
+    def generation(self) -> str:
+        manifest = self._manifest()
+        return f"{manifest['generation']}-{manifest['token']}" if manifest else ""
+
+    @contextlib.contextmanager
+    def writing(self, wait: float | None = None) -> Iterator[None]:
+        if not self._writes.acquire(timeout=-1 if wait is None else wait):
+            raise IndexBusy(f"another write to Milvus at {self.uri} took longer than {wait:g}s")
+        try:
+            yield
+        finally:
+            self._writes.release()
+
+    def write(
+        self,
+        settings: IndexSettings,
+        upsert: Sequence[EmbeddedDocument] = (),
+        remove: Sequence[str] = (),
+        fresh: bool = False,
+    ) -> str:
+        with self.writing():
+            client = self._client()
+            manifest = self._manifest()
+            empty = fresh or manifest is None
+            if empty:
+                for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+                    client.drop_collection(self._name(collection))
+                schema.create_collections(client, self.prefix, settings.dimension)
+                self._loaded = True
+                counted = manifest.get("generation", 0) if manifest else 0  # a rebuild counts on
+                manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted, "token": ""}
+            else:
+                self._check(manifest, settings)
+            stored = {} if empty else self._stored([e.document.id for e in upsert] + list(remove))
+            latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
+            new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
+            self._put(new, {e.document.id for e in new} & stored.keys(), settings.dimension)
+            changed = empty or bool(new)
+            for document_id in remove:
+                if stored.pop(document_id, None) is not None:
+                    self._delete(schema.CHUNKS, f"document_id == {literal(document_id)}")
+                    self._delete(schema.DOCUMENTS, f"document_id == {literal(document_id)}")
+                    changed = True
+            if not changed:
+                return f"{manifest['generation']}-{manifest['token']}"
+            # Sealed and indexed before the generation moves: Milvus Lite searches rows it has not flushed one by one
+            # (5,000 chunks: 3.7 s a question unflushed, 75 ms flushed), and a server keeps them on disk.
+            for collection in (schema.CHUNKS, schema.DOCUMENTS):
+                client.flush(self._name(collection))
+            manifest = {**manifest, "generation": manifest["generation"] + 1, "token": uuid.uuid4().hex[:12]}
+            client.upsert(
+                self._name(schema.META),
+                [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}],
+            )
+            client.flush(self._name(schema.META))
+            return f"{manifest['generation']}-{manifest['token']}"
+
+    def _check(self, manifest: dict, settings: IndexSettings) -> None:
+        where = f"Milvus collections {self.prefix}_* at {self.uri}"
+        if manifest.get("format_version") != FORMAT_VERSION:
+            raise IndexUnavailable(
+                f"{where} hold format {manifest.get('format_version')}, this version reads {FORMAT_VERSION}; rebuild"
+            )
+        stored = IndexSettings(
+            manifest["embedding_model"], manifest["dimension"], ChunkingSettings(**manifest["chunking"])
+        )
+        reason = stored.mismatch(settings)
+        if reason:
+            raise IndexUnavailable(f"{where} were {reason}; rebuild them (`qa index build`)")
+
+    def _stored(self, document_ids: list[str]) -> dict[str, tuple[str, str]]:
+        """(content hash, title) of those of these documents that are stored."""
+        found: dict[str, tuple[str, str]] = {}
+        for first in range(0, len(document_ids), BATCH_ROWS):
+            batch = document_ids[first : first + BATCH_ROWS]
+            rows = self._client().query(
+                self._name(schema.DOCUMENTS),
+                filter=f"part == 0 and document_id in [{', '.join(map(literal, batch))}]",
+                output_fields=["document_id", "content_hash", "title"],
+            )
+            found.update({row["document_id"]: (row["content_hash"], row["title"]) for row in rows})
+        return found
+
+    def _put(self, documents: Sequence[EmbeddedDocument], replaced: set[str], dimension: int) -> None:
+        """Upsert the documents' chunks and text in full batches, then drop what replaced ones' old versions left."""
+        for embedded in documents:
+            check_sizes(embedded.document)
+            if len(embedded.chunks) and embedded.vectors.shape[1] != dimension:
+                raise ValueError(
+                    f"{embedded.document.id}: vectors of dimension {embedded.vectors.shape[1]}, the index {dimension}"
+                )
+        chunks: list[dict] = []
+        parts: list[dict] = []
+        for embedded in documents:  # rows made a batch at a time: as lists of Python floats, vectors take 8x their size
+            chunks += chunk_rows(embedded)
+            parts += document_rows(embedded.document, len(embedded.chunks))
+            if len(chunks) >= BATCH_ROWS or len(parts) >= BATCH_ROWS:
+                self._upsert(schema.CHUNKS, chunks)
+                self._upsert(schema.DOCUMENTS, parts)
+                chunks, parts = [], []
+        self._upsert(schema.CHUNKS, chunks)
+        self._upsert(schema.DOCUMENTS, parts)
+        for embedded in documents:
+            if embedded.document.id in replaced:
+                document, quoted = embedded.document, literal(embedded.document.id)
+                self._delete(schema.DOCUMENTS, f"document_id == {quoted} and part >= {part_count(document.text)}")
+                stale = f"document_id == {quoted} and content_hash != {literal(document.content_hash)}"
+                self._delete(schema.CHUNKS, stale)
+
+    def _upsert(self, collection: str, rows: list[dict]) -> None:
+        for first in range(0, len(rows), BATCH_ROWS):
+            self._client().upsert(self._name(collection), rows[first : first + BATCH_ROWS])
+
+    def _delete(self, collection: str, where: str) -> None:
+        self._client().delete(self._name(collection), filter=where)
+
+    def documents(self) -> dict[str, StoredDocument]:
+        if not self._ready():
+            return {}
+        client = self._client()
+        fields = ["document_id", "title", "source", "content_hash", "characters", "chunks"]
+        rows = client.query_iterator(
+            self._name(schema.DOCUMENTS), batch_size=1000, filter="part == 0", output_fields=fields
+        )
+        found: dict[str, StoredDocument] = {}
+        try:
+            while batch := rows.next():
+                for row in batch:
+                    found[row["document_id"]] = StoredDocument(*(row[field] for field in fields))
+        finally:
+            rows.close()
+        return dict(sorted(found.items()))
+
+    def document(self, document_id: str) -> Document | None:
+        if not self._ready():
+            return None
+        rows = self._client().query(
+            self._name(schema.DOCUMENTS),
+            filter=f"document_id == {literal(document_id)}",
+            output_fields=["part", "parts", "title", "source", "content_hash", "text"],
+        )
+        first = next((row for row in rows if row["part"] == 0), None)
+        if first is None:
+            return None
+        # Parts of one version only: a replace by fewer parts removes the extra old ones after writing the new.
+        parts = sorted((r for r in rows if r["content_hash"] == first["content_hash"]), key=lambda r: r["part"])
+        return Document(document_id, first["title"], first["source"], "".join(row["text"] for row in parts))
+
+    def search(self, queries: Sequence[str], vectors: np.ndarray, top_ks: Sequence[int]) -> list[list[Hit]]:
+        if not len(queries):
+            return []
+        if not self._ready():
+            return [[] for _ in queries]
+
+        def document_text(document_id: str) -> str:
+            document = self.document(document_id)
+            return document.text if document else ""
+
+        chunks = self._name(schema.CHUNKS)
+        return hybrid_search(self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text)
+
+    def close(self) -> None:
+        with self._client_lock:
+            if self._milvus is None:
+                return
+            self._milvus.close()
+            self._milvus, self._loaded = None, False
+            if self.local:
+                _release_local(self.uri)
+
+
+def _release_local(path: str) -> None:
+    """Stop this process's Milvus Lite server for `path` once no store uses it (it holds the folder's lock)."""
+    from milvus_lite.server_manager import server_manager_instance
+
+    with _local_lock:
+        _local_servers[path] -= 1
+        if _local_servers[path] > 0:
+            return
+        del _local_servers[path]
+    server_manager_instance.release_server(path)

@@ -1,0 +1,364 @@
+"""One contract, every store: the FAISS store, Milvus Lite embedded from a `*.db` folder, and a Milvus Lite server."""
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import FakeEmbedder
+from live_service import free_port
+
+from index.builder import IndexBuilder, UpdateReport
+from index.chunking import Chunk, ChunkingSettings, chunk_document
+from index.document_store import DocumentStore, EmbeddedDocument, IndexSettings, StoredDocument, StoreRetriever
+from index.documents import Document, load_documents
+from index.embedding import SentenceEmbedder
+from index.faiss_store import FaissStore
+from index.store import IndexUnavailable
+
+CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
+PIER = Document("pier", "Pier", "api", "The pier is 400 metres long. Ferries leave from its end at dawn.")
+STORES = ["faiss", "milvus-lite", pytest.param("milvus-server", marks=pytest.mark.slow)]
+
+Opener = Callable[[], DocumentStore]
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`milvus-lite server` on loopback, shared by the tests (each uses its own collections)."""
+    pytest.importorskip("pymilvus")
+    port = free_port()
+    log = tmp_path_factory.mktemp("milvus-server") / "server.log"
+    with log.open("w") as output:
+        data = str(log.parent / "data")
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "milvus_lite",
+                "server",
+                "--data-dir",
+                data,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(uri, server, log)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _wait_for(uri: str, server: subprocess.Popen, log: Path) -> None:
+    from pymilvus import MilvusClient
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"milvus-lite server exited with {server.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            MilvusClient(uri=uri, timeout=1).close()
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"milvus-lite server not up after 60s:\n{log.read_text()[-4000:]}")
+
+
+@pytest.fixture(params=STORES)
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a store on this test's location, as often as asked (a second one is another process's view)."""
+    opened: list[DocumentStore] = []
+
+    def open_store() -> DocumentStore:
+        if request.param == "faiss":
+            store: DocumentStore = FaissStore(tmp_path / "index")
+        else:
+            from index.milvus_store import MilvusStore
+
+            if request.param == "milvus-lite":
+                store = MilvusStore(str(tmp_path / "milvus.db"), collection="contract")
+            else:
+                uri = request.getfixturevalue("milvus_server")
+                store = MilvusStore(uri, collection=f"t{abs(hash(request.node.nodeid))}")
+        opened.append(store)
+        return store
+
+    if request.param != "faiss":
+        pytest.importorskip("pymilvus")
+    yield open_store
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(open_store: Opener) -> DocumentStore:
+    return open_store()
+
+
+@pytest.fixture
+def documents(tiny_corpus: Path) -> list[Document]:
+    return load_documents([tiny_corpus])
+
+
+def build(store: DocumentStore, documents: list[Document], embedder: FakeEmbedder | None = None) -> UpdateReport:
+    return IndexBuilder(store, embedder or FakeEmbedder(), CHUNKING).build_documents(documents)
+
+
+def embed(documents: list[Document]) -> list[EmbeddedDocument]:
+    """What the builder hands a store, made by hand."""
+    embedded = []
+    for document in documents:
+        chunks = chunk_document(document, CHUNKING)
+        embedded.append(EmbeddedDocument(document, chunks, FakeEmbedder().encode([c.text for c in chunks])))
+    return embedded
+
+
+def search(store: DocumentStore, query: str, top_k: int = 5) -> list:
+    return StoreRetriever(store, FakeEmbedder()).search(query, top_k)
+
+
+def assert_exact_offsets(store: DocumentStore, hits: list) -> None:
+    for hit in hits:
+        document = store.document(hit.chunk.document_id)
+        assert document is not None, hit
+        assert document.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
+
+
+def test_an_empty_store_holds_nothing(store: DocumentStore) -> None:
+    assert store.settings() is None
+    assert store.generation() == ""
+    assert store.documents() == {}
+    assert store.document("harbour") is None
+    assert search(store, "harbour") == []
+
+
+def test_added_documents_are_listed_and_read_back_exactly(store: DocumentStore, documents: list[Document]) -> None:
+    report = build(store, documents)
+
+    assert report.added == ["comet", "harbour", "orchard"]
+    assert store.settings() == IndexSettings("fake", 64, CHUNKING)
+    listed = store.documents()
+    assert sorted(listed) == ["comet", "harbour", "orchard"]
+    for document in documents:
+        assert store.document(document.id) == document
+        assert listed[document.id] == StoredDocument(
+            document.id,
+            document.title,
+            document.source,
+            document.content_hash,
+            len(document.text),
+            listed[document.id].chunks,
+        )
+    assert sum(entry.chunks for entry in listed.values()) == report.chunks
+    assert store.document("nowhere") is None
+
+
+def test_hits_cite_exact_offsets_and_carry_both_scores(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    embedder = FakeEmbedder()
+
+    hits = search(store, "When did the lighthouse keeper retire?")
+
+    assert hits, "a query sharing words with the corpus finds chunks"
+    assert hits[0].chunk.document_id == "harbour" and "lighthouse keeper" in hits[0].chunk.text
+    assert_exact_offsets(store, hits)
+    query = embedder.encode(["When did the lighthouse keeper retire?"])[0]
+    for hit in hits:
+        assert hit.dense_score == pytest.approx(float(embedder.encode([hit.chunk.text])[0] @ query), abs=1e-5)
+    assert hits[0].lexical_score > 0
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert len({hit.chunk_id for hit in hits}) == len(hits)
+
+
+def test_an_exact_term_finds_its_document(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+
+    assert search(store, "cider", 1)[0].chunk.document_id == "orchard"
+    assert search(store, "astronomers", 1)[0].chunk.document_id == "comet"
+
+
+def test_many_queries_at_once_rank_as_one_at_a_time(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    queries = ["harbour cod", "comet sun", "apple cider"]
+    retriever = StoreRetriever(store, FakeEmbedder())
+
+    together = retriever.search_many(queries, [3, 2, 1])
+
+    alone = [retriever.search(query, top_k) for query, top_k in zip(queries, [3, 2, 1], strict=True)]
+    assert [[h.chunk for h in hits] for hits in together] == [[h.chunk for h in hits] for hits in alone]
+    assert [len(hits) for hits in together] == [3, 2, 1]
+
+
+def test_adding_the_same_documents_again_changes_nothing(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    generation = store.generation()
+    embedder = FakeEmbedder()
+
+    report = IndexBuilder(store, embedder, CHUNKING).change(documents)
+
+    assert report == UpdateReport(unchanged=["comet", "harbour", "orchard"])
+    assert embedder.encoded == [], "nothing was embedded again"
+    assert store.generation() == generation
+    # The store itself skips what it holds, for writers that don't ask first.
+    assert store.write(IndexSettings("fake", 64, CHUNKING), embed(documents)) == generation
+
+
+def test_a_replaced_document_leaves_nothing_of_its_old_text(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    harbour = next(d for d in documents if d.id == "harbour")
+    changed = replace(harbour, text="The harbour closed in 1990. Yachts moor there now.")
+
+    report = IndexBuilder(store, FakeEmbedder(), CHUNKING).change([changed])
+
+    assert report.replaced == ["harbour"]
+    assert store.document("harbour") == changed
+    assert store.documents()["harbour"].content_hash == changed.content_hash
+    hits = search(store, "lighthouse keeper retired cod harbour", 10)
+    assert_exact_offsets(store, hits)
+    assert all(hit.chunk.text in changed.text for hit in hits if hit.chunk.document_id == "harbour")
+    assert any(hit.chunk.document_id == "harbour" for hit in hits)
+
+
+def test_a_new_title_alone_replaces_the_document(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    comet = next(d for d in documents if d.id == "comet")
+
+    report = IndexBuilder(store, FakeEmbedder(), CHUNKING).change([replace(comet, title="The comet")])
+
+    assert report.replaced == ["comet"]
+    assert store.documents()["comet"].title == "The comet"
+
+
+def test_a_removed_document_is_gone_everywhere(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+
+    report = IndexBuilder(store, FakeEmbedder(), CHUNKING).change(remove=["comet"])
+
+    assert report.removed == ["comet"]
+    assert sorted(store.documents()) == ["harbour", "orchard"]
+    assert store.document("comet") is None
+    assert all(hit.chunk.document_id != "comet" for hit in search(store, "comet sun years astronomers", 10))
+
+
+def test_the_generation_changes_with_every_write_and_only_then(store: DocumentStore, documents: list[Document]) -> None:
+    builder = IndexBuilder(store, FakeEmbedder(), CHUNKING)
+    seen = [store.generation()]
+
+    seen.append(builder.build_documents(documents).generation)
+    assert store.generation() == seen[-1]
+    assert builder.change(documents).generation == seen[-1], "unchanged documents are no write"
+    seen.append(builder.change([PIER]).generation)
+    seen.append(builder.change(remove=["pier"]).generation)
+    seen.append(builder.rebuild().generation)
+
+    assert store.generation() == seen[-1]
+    assert len(set(seen)) == len(seen) == 5
+
+
+@pytest.mark.parametrize(
+    ("embedder", "chunking", "reason"),
+    [
+        (FakeEmbedder("other-model"), CHUNKING, "embedding model 'fake', settings ask for 'other-model'"),
+        (FakeEmbedder(), ChunkingSettings(max_tokens=40, overlap_sentences=0), "chunking"),
+    ],
+)
+def test_a_write_under_other_settings_is_refused(
+    store: DocumentStore, documents: list[Document], embedder: FakeEmbedder, chunking: ChunkingSettings, reason: str
+) -> None:
+    build(store, documents)
+    generation = store.generation()
+
+    with pytest.raises(IndexUnavailable, match=reason) as refused:
+        IndexBuilder(store, embedder, chunking).change([PIER])
+
+    assert "rebuild" in str(refused.value)
+    assert store.generation() == generation
+    # A rebuild under the new settings is how to move on.
+    IndexBuilder(store, embedder, chunking).rebuild()
+    assert store.settings() == IndexSettings(embedder.model_id, 64, chunking)
+    assert sorted(store.documents()) == ["comet", "harbour", "orchard"]
+
+
+def test_vectors_of_another_dimension_are_refused(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+    chunk = Chunk("pier", 0, len(PIER.text), PIER.text)
+
+    with pytest.raises(IndexUnavailable, match="64-dimensional"):
+        store.write(IndexSettings("fake", 8, CHUNKING), [EmbeddedDocument(PIER, [chunk], np.ones((1, 8)))])
+
+
+def test_a_reopened_store_holds_the_same_index(open_store: Opener, documents: list[Document]) -> None:
+    first = open_store()
+    build(first, documents)
+    generation, listed, hits = first.generation(), first.documents(), search(first, "harbour cod")
+    first.close()
+
+    reopened = open_store()
+
+    assert reopened.generation() == generation
+    assert reopened.documents() == listed
+    assert [h.chunk for h in search(reopened, "harbour cod")] == [h.chunk for h in hits]
+
+
+def test_a_second_store_on_the_same_index_sees_writes_without_reopening(
+    open_store: Opener, documents: list[Document]
+) -> None:
+    writer, reader = open_store(), open_store()
+    build(writer, documents)
+    assert sorted(reader.documents()) == ["comet", "harbour", "orchard"]
+
+    IndexBuilder(writer, FakeEmbedder(), CHUNKING).change([PIER], remove=["comet"])
+
+    assert reader.generation() == writer.generation()
+    assert sorted(reader.documents()) == ["harbour", "orchard", "pier"]
+    assert search(reader, "ferries pier dawn", 1)[0].chunk.document_id == "pier"
+
+
+def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
+    """Longer than one Milvus VARCHAR (65,535 bytes) in UTF-8, with a single chunk just as long."""
+    text = "Überschall " * 7000 + "and a final word."
+    document = Document("long", "Long", "api", text)
+    vector = FakeEmbedder().encode([text])
+    settings = IndexSettings("fake", 64, CHUNKING)
+
+    store.write(settings, [EmbeddedDocument(document, [Chunk("long", 0, len(text), text)], vector)], fresh=True)
+
+    assert len(text.encode("utf-8")) > 65_535
+    assert store.document("long") == document
+    [hit] = store.search(["final word"], vector, [1])[0]
+    assert hit.chunk == Chunk("long", 0, len(text), text)
+
+
+@pytest.fixture(scope="module")
+def real_embedder() -> SentenceEmbedder:
+    return SentenceEmbedder().load()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("question", "document_id"),
+    [
+        ("Who stopped working at the beacon tower?", "harbour"),
+        ("How often does the celestial visitor return?", "comet"),
+    ],
+)
+def test_a_paraphrase_finds_its_document_with_the_real_model(
+    store: DocumentStore, documents: list[Document], real_embedder: SentenceEmbedder, question: str, document_id: str
+) -> None:
+    IndexBuilder(store, real_embedder, CHUNKING).build_documents(documents)
+
+    hits = StoreRetriever(store, real_embedder).search(question, 1)
+
+    assert hits[0].chunk.document_id == document_id
+    assert hits[0].lexical_score == 0, "no word in common: the meaning alone found it"
