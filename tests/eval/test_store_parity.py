@@ -4,7 +4,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from fakes import FakeEmbedder
 
 from eval.datasets import GOLD_SET, load_eval_set
 from eval.store_parity import COMPARED, differences, measure
@@ -12,6 +11,7 @@ from index.chunking import ChunkingSettings
 from index.document_store import DocumentStore
 from index.embedding import Embedder, SentenceEmbedder
 from index.faiss_store import FaissStore
+from tests.fakes import FakeEmbedder
 
 pytest.importorskip("pymilvus")
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fakes import FakeEmbedder
-from live_service import free_port
 
 from index.builder import IndexBuilder, UpdateReport
 from index.chunking import Chunk, ChunkingSettings, chunk_document
@@ -19,6 +17,8 @@ from index.documents import Document, load_documents
 from index.embedding import SentenceEmbedder
 from index.faiss_store import FaissStore
 from index.store import IndexUnavailable
+from tests.fakes import FakeEmbedder
+from tests.live_service import free_port
 
 CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
 PIER = Document("pier", "Pier", "api", "The pier is 400 metres long. Ferries leave from its end at dawn.")
