@@ -20,8 +20,8 @@ from index.chunking import ChunkingSettings
 from index.document_store import DocumentStore, StoreRetriever
 from index.embedding import Embedder, SentenceEmbedder
 from index.faiss_store import FaissStore
-from service.answers import Passage
-from service.followup import Turn, resolve_followup
+from service.answering.answers import Passage
+from service.chat.followup import Turn, resolve_followup
 
 DEPTH = 10
 TOLERANCE_POINTS = 2.0
