@@ -39,7 +39,12 @@ def create_app(
             from service.runtime import load_live_index
 
             app.state.live_index = load_live_index(settings)
-        batcher = QuestionBatcher(settings.batch_window_ms, settings.max_batch_questions, settings.max_queued_questions)
+        batcher = QuestionBatcher(
+            settings.batch_window_ms,
+            settings.max_batch_questions,
+            settings.max_queued_questions,
+            turn=app.state.live_index.model_turn,
+        )
         await batcher.start()
         app.state.batcher = batcher
         yield

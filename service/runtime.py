@@ -3,6 +3,7 @@
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 
 import faiss
@@ -14,6 +15,7 @@ from index.store import IndexData, IndexStore
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
+from service.api.model_turn import TurnTakingEmbedder
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def load_live_index(settings: Settings, embedder: Embedder | None = None) -> Liv
     # process on the cores, its spinning (8 ms a search here against 0.01 ms on one thread).
     faiss.omp_set_num_threads(1)
     store = ensure_index(settings, embedder)
+    model_turn = threading.Lock()
     builder = None
     if settings.admin_token is not None:
         # Writes embed with their own model copy: one fast tokenizer used from two threads at once can fail
@@ -88,5 +91,7 @@ def load_live_index(settings: Settings, embedder: Embedder | None = None) -> Liv
             write_embedder: Embedder = SentenceEmbedder(embedder.model_id).load()
         else:
             write_embedder = embedder
-        builder = IndexBuilder(store, write_embedder, settings.chunking)
-    return LiveIndex(store, pipeline_opener(embedder, load_answerer(settings), settings), builder).load()
+        # It takes turns with the question batches (service.api.model_turn) instead of halving their cores.
+        builder = IndexBuilder(store, TurnTakingEmbedder(write_embedder, model_turn), settings.chunking)
+    opener = pipeline_opener(embedder, load_answerer(settings), settings)
+    return LiveIndex(store, opener, builder, model_turn=model_turn).load()

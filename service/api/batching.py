@@ -9,6 +9,7 @@ seconds for its turn.
 
 import asyncio
 import contextlib
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -26,8 +27,12 @@ class _Question:
 
 
 class QuestionBatcher:
-    def __init__(self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256) -> None:
+    def __init__(
+        self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256, turn: "threading.Lock | None" = None
+    ) -> None:
+        """`turn`: held while a batch is read; writes' embedding takes it too (see service.api.model_turn)."""
         self.window = window_ms / 1000
+        self.turn = turn or threading.Lock()
         self.max_batch = max_batch
         self.max_queue = max_queue
         self._queue: asyncio.Queue[_Question] | None = None
@@ -92,7 +97,7 @@ class QuestionBatcher:
                 group = [item for item in live if item.pipeline is pipeline]
                 try:
                     results = await loop.run_in_executor(
-                        self._executor, pipeline.ask_many, [(item.text, item.top_k) for item in group]
+                        self._executor, self._read, pipeline, [(item.text, item.top_k) for item in group]
                     )
                 except Exception as error:
                     if len(group) == 1:
@@ -108,10 +113,14 @@ class QuestionBatcher:
                     if not item.future.done():
                         item.future.set_result(result)
 
+    def _read(self, pipeline: QAPipeline, questions: list[tuple[str, int | None]]) -> list[AskResult]:
+        with self.turn:
+            return pipeline.ask_many(questions)
+
     async def _one_by_one(self, loop: asyncio.AbstractEventLoop, pipeline: QAPipeline, group: list[_Question]) -> None:
         for item in group:
             try:
-                [result] = await loop.run_in_executor(self._executor, pipeline.ask_many, [(item.text, item.top_k)])
+                [result] = await loop.run_in_executor(self._executor, self._read, pipeline, [(item.text, item.top_k)])
             except Exception as error:
                 if not item.future.done():
                     item.future.set_exception(error)

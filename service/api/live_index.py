@@ -25,12 +25,15 @@ class LiveIndex:
         open_pipeline: Callable[[IndexData], QAPipeline],
         builder: IndexBuilder | None = None,
         pipeline: QAPipeline | None = None,
+        model_turn: "threading.Lock | None" = None,
     ) -> None:
-        """`builder` makes it writable; `pipeline` (with no store) serves a fixed, ready-made pipeline."""
+        """`builder` makes it writable; `pipeline` (with no store) serves a fixed, ready-made pipeline; `model_turn` is
+        the lock the builder's embedder takes, which the question batcher shares (service.api.model_turn)."""
         self.store = store
         self.builder = builder
         self._open_pipeline = open_pipeline
         self._pipeline = pipeline
+        self.model_turn = model_turn or threading.Lock()
         self._swap = threading.Lock()
         self.writing = threading.Lock()  # held through a write, so shutdown can wait for one to finish
 
