@@ -14,13 +14,12 @@ from rich.table import Table
 from eval.datasets import EvalQuestion, EvalSet, load_eval_set, merge
 from eval.scoring import Record, score, summarize
 from index.builder import IndexBuilder
-from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import Answerer, AnswerResult, Passage
 from service.answering.pipeline import QAPipeline
 from service.chat.followup import Turn, resolve_followup
-from service.runtime import load_answerer
+from service.runtime import index_embedder, load_answerer, question_embedder
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,11 +63,13 @@ class _Asker:
         self.documents = {d.id: d for d in eval_set.documents}
         self.pipeline: QAPipeline | None = None
         if mode == "open":
-            embedder = SentenceEmbedder(settings.embedding_model).load()
+            # Documents are embedded in float32 as the service stores them; questions at QA_EMBEDDER_PRECISION.
+            questions = question_embedder(settings)
             store = IndexStore(workdir)
-            IndexBuilder(store, embedder, settings.chunking, progress=True).build_documents(eval_set.documents)
+            builder = IndexBuilder(store, index_embedder(settings, questions), settings.chunking, progress=True)
+            builder.build_documents(eval_set.documents)
             data = store.load()
-            self.pipeline = QAPipeline(HybridRetriever(data, embedder), answerer, data.documents, self.top_k)
+            self.pipeline = QAPipeline(HybridRetriever(data, questions), answerer, data.documents, self.top_k)
 
     def passages(self, question: EvalQuestion, asked: str) -> list[Passage]:
         if self.pipeline is not None:

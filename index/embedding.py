@@ -2,11 +2,13 @@
 
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+EmbedderPrecision = Literal["float32", "int8"]
 
 
 class Embedder(Protocol):
@@ -15,6 +17,14 @@ class Embedder(Protocol):
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         ...
+
+
+class Encoder(Protocol):
+    """What `SentenceEmbedder` runs: a loaded model that turns a batch of texts into unit-length vectors."""
+
+    dimension: int
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray: ...
 
 
 def resolve_model_path(model: str) -> str:
@@ -29,35 +39,46 @@ def resolve_model_path(model: str) -> str:
 
 
 class SentenceEmbedder:
-    """Loads lazily in `load()`, so constructing it (and importing this module) stays cheap."""
+    """Loads lazily in `load()`, so constructing it (and importing this module) stays cheap.
 
-    def __init__(self, model: str = DEFAULT_MODEL, batch_size: int = 64) -> None:
+    A plain mean-pooled model (all-MiniLM-L6-v2) runs on transformers alone (`sentence_encoder`: the same vectors
+    without importing sentence-transformers); any other model through sentence-transformers. `precision="int8"`
+    quantises the model's Linear layers (`int8`): for questions only, since stored vectors are made in float32.
+    """
+
+    def __init__(
+        self, model: str = DEFAULT_MODEL, batch_size: int = 64, precision: EmbedderPrecision = "float32"
+    ) -> None:
+        if precision not in ("float32", "int8"):
+            raise ValueError(f"embedder precision {precision!r}: use float32 or int8")
         self.model_id = model
         self.batch_size = batch_size
-        self._model = None
+        self.precision = precision
+        self._encoder: Encoder | None = None
 
     def load(self) -> "SentenceEmbedder":
-        if self._model is None:
+        if self._encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-            from sentence_transformers import SentenceTransformer
+            from index.sentence_encoder import MeanPooledEncoder, SentenceTransformerEncoder, runs_here
 
-            self._model = SentenceTransformer(resolve_model_path(self.model_id), device="cpu")
+            folder = Path(resolve_model_path(self.model_id))
+            encoder = MeanPooledEncoder if runs_here(folder) else SentenceTransformerEncoder
+            self._encoder = encoder(folder, int8=self.precision == "int8")
         return self
 
     @property
+    def encoder(self) -> Encoder:
+        self.load()
+        assert self._encoder is not None
+        return self._encoder
+
+    @property
     def dimension(self) -> int:
-        return self.load()._model.get_embedding_dimension()
+        return self.encoder.dimension
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        model = self.load()._model
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=progress,
-            convert_to_numpy=True,
-        )
+        vectors = self.encoder.encode(texts, self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

@@ -42,22 +42,43 @@ def ensure_index(settings: Settings, embedder: Embedder, progress: bool = False)
     return store
 
 
-def load_answerer(settings: Settings) -> Answerer:
-    """The trained span reader, warmed up for the shapes a request makes."""
+# QA_READER_PRECISION as the reader's (bf16, int8) switches; bf16 None: where the CPU runs it natively.
+READER_PRECISIONS: dict[str, tuple[bool | None, bool]] = {
+    "auto": (None, False),
+    "float32": (False, False),
+    "bfloat16": (True, False),
+    "int8": (False, True),
+}
+
+
+def load_answerer(settings: Settings, warm_up: bool = True) -> Answerer:
+    """The trained span reader, warmed up for the shapes a request makes (a process asking one question skips that)."""
     from service.reader.answerer import ReaderAnswerer  # loads torch: only when a process answers
 
-    bf16 = {"auto": None, "float32": False, "bfloat16": True}[settings.reader_precision]
-    answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16)
-    answerer.warm_up(settings.top_k or answerer.top_k)
+    bf16, int8 = READER_PRECISIONS[settings.reader_precision]
+    answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16, int8)
+    if warm_up:
+        answerer.warm_up(settings.top_k or answerer.top_k)
     return answerer
 
 
-def load_pipeline(settings: Settings, progress: bool = False) -> QAPipeline:
-    """Everything loaded once, ready to answer."""
+def question_embedder(settings: Settings) -> SentenceEmbedder:
+    """The embedder of questions, loaded, at QA_EMBEDDER_PRECISION (vectors that are stored are made in float32)."""
+    return SentenceEmbedder(settings.embedding_model, precision=settings.embedder_precision).load()
+
+
+def index_embedder(settings: Settings, questions: Embedder) -> Embedder:
+    """The embedder that builds the index: the question embedder itself when that is float32, else a float32 one that
+    loads only if a build needs it."""
+    return questions if settings.embedder_precision == "float32" else SentenceEmbedder(settings.embedding_model)
+
+
+def load_pipeline(settings: Settings, progress: bool = False, warm_up: bool = True) -> QAPipeline:
+    """Everything loaded once, ready to answer; `warm_up=False` for a process that asks one question and exits."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    embedder = SentenceEmbedder(settings.embedding_model).load()
-    store = ensure_index(settings, embedder, progress)
-    return pipeline_opener(embedder, load_answerer(settings), settings)(store.load())
+    embedder = question_embedder(settings)
+    store = ensure_index(settings, index_embedder(settings, embedder), progress)
+    return pipeline_opener(embedder, load_answerer(settings, warm_up), settings)(store.load())
 
 
 def pipeline_opener(embedder: Embedder, answerer: Answerer, settings: Settings) -> Callable[[IndexData], QAPipeline]:
@@ -74,14 +95,14 @@ def pipeline_opener(embedder: Embedder, answerer: Answerer, settings: Settings) 
 def load_live_index(settings: Settings, embedder: Embedder | None = None) -> LiveIndex:
     """The service's index: answers from the current generation, and takes document writes when a token is set."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    embedder = embedder or SentenceEmbedder(settings.embedding_model).load()
+    embedder = embedder or question_embedder(settings)
     threads = settings.torch_threads
     if threads and "torch" in sys.modules:  # loaded by a real model; a fake embedder in tests needs none
         sys.modules["torch"].set_num_threads(threads)
     # One question is one row against a small flat index: FAISS's OpenMP team only adds its start-up and, with another
     # process on the cores, its spinning (8 ms a search here against 0.01 ms on one thread).
     faiss.omp_set_num_threads(1)
-    store = ensure_index(settings, embedder)
+    store = ensure_index(settings, index_embedder(settings, embedder))
     model_turn = threading.Lock()
     builder = None
     if settings.admin_token is not None:

@@ -8,7 +8,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.chunking import ChunkingSettings
 from index.documents import BUNDLED_CORPUS
-from index.embedding import DEFAULT_MODEL
+from index.embedding import DEFAULT_MODEL, EmbedderPrecision
 
 READER_MODEL_DIR = Path(__file__).parent / "reader" / "model"
 
@@ -20,8 +20,14 @@ class Settings(BaseSettings):
     corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
-    reader_precision: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="auto: bfloat16 autocast where the CPU runs it natively (AMX / AVX512-BF16), else float32"
+    reader_precision: Literal["auto", "float32", "bfloat16", "int8"] = Field(
+        "auto",
+        description="auto: bfloat16 autocast where the CPU runs it natively (AMX / AVX512-BF16), else float32;"
+        " int8: the Linear layers quantised to int8 at load (float32 activations, no autocast)",
+    )
+    embedder_precision: EmbedderPrecision = Field(
+        "float32",
+        description="The question embedder: float32, or int8 Linear layers; stored vectors are always made in float32",
     )
     top_k: int | None = Field(
         None,

@@ -29,8 +29,9 @@ def _bucket(word: str) -> int:
 class FakeEmbedder:
     """Unit vectors from a hashed bag of lower-cased words; texts sharing words get a higher inner product."""
 
-    def __init__(self, model_id: str = "fake") -> None:
+    def __init__(self, model_id: str = "fake", precision: str = "float32") -> None:
         self.model_id = model_id
+        self.precision = precision
         self.dimension = DIMENSION
         self.encoded: list[str] = []
 

@@ -18,7 +18,7 @@ from tests.fakes import FakeAnswerer, FakeEmbedder
 
 index.embedding.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]
 service.runtime.SentenceEmbedder = FakeEmbedder  # type: ignore[misc]
-service.runtime.load_answerer = lambda settings: FakeAnswerer()  # type: ignore[assignment]
+service.runtime.load_answerer = lambda settings, warm_up=True: FakeAnswerer()  # type: ignore[assignment]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -18,7 +18,7 @@ def index_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("QA_INDEX_DIR", str(folder))
     monkeypatch.setenv("QA_EMBEDDING_MODEL", "fake")
     monkeypatch.setattr(service.runtime, "SentenceEmbedder", FakeEmbedder)
-    monkeypatch.setattr(service.runtime, "load_answerer", lambda settings: FakeAnswerer())
+    monkeypatch.setattr(service.runtime, "load_answerer", lambda settings, warm_up=True: FakeAnswerer())
     return folder
 
 

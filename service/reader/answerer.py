@@ -26,8 +26,8 @@ class ReaderAnswerer:
         self.top_k = reader.config.open_top_k  # the depth its open threshold was calibrated at
 
     @classmethod
-    def from_dir(cls, folder: Path, bf16: bool | None = None) -> "ReaderAnswerer":
-        return cls(SpanReader.from_dir(folder, bf16))
+    def from_dir(cls, folder: Path, bf16: bool | None = None, int8: bool = False) -> "ReaderAnswerer":
+        return cls(SpanReader.from_dir(folder, bf16, int8))
 
     def warm_up(self, top_k: int) -> None:
         """Build the model's kernels for the shapes `top_k` passages make, before the first request (under a second).

@@ -67,7 +67,8 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
     {_negatives(training)}.
 - Weights: fp16 safetensors, loaded as float32 on the CPU and run under bfloat16 autocast where the CPU supports it
-  natively ({"as" if report["bf16_inference"] else "not"} for the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
+  natively ({"as" if report["bf16_inference"] else "not"} for the figures below); `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load
+  instead (float32 activations, no autocast; not the precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,
   weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
   length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}, seed {training["seed"]};

@@ -3,7 +3,9 @@
 from collections.abc import Iterator
 
 import pytest
+import torch
 from fastapi.testclient import TestClient
+from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from index.documents import BUNDLED_CORPUS
 from service.app import create_app
@@ -21,6 +23,8 @@ QUESTIONS = [
 ]
 
 TIED_LOGITS = 0.1
+# How far int8 may move the best span's margin over the no-answer score (measured: up to about 0.5 logits).
+INT8_MARGIN_DRIFT = 1.0
 
 pytestmark = pytest.mark.model
 
@@ -86,11 +90,38 @@ def test_bf16_inference_makes_the_same_choices_as_float32() -> None:
         assert abs(best.margin - best_fast.margin) < 0.5, question
 
 
-@pytest.mark.parametrize(("precision", "bf16"), [("float32", False), ("bfloat16", True), ("auto", bf16_supported())])
-def test_the_precision_setting_reaches_the_reader(precision: str, bf16: bool) -> None:
-    answerer = load_answerer(Settings(reader_precision=precision))
+def test_int8_inference_makes_the_same_choices_as_float32() -> None:
+    passages = [path.read_text(encoding="utf-8")[:1500] for path in sorted(BUNDLED_CORPUS.glob("*.txt"))]
+    fp32, int8 = SpanReader.from_dir(READER_MODEL_DIR, bf16=False), SpanReader.from_dir(READER_MODEL_DIR, int8=True)
 
-    assert answerer.reader.bf16 is bf16
+    layer = int8.model.bert.encoder.layer[0]
+    assert isinstance(layer.attention.self.query, DynamicLinear) and isinstance(
+        layer.attention.output.dense, DynamicLinear
+    )
+    assert type(layer.intermediate.dense) is type(layer.output.dense) is type(int8.model.qa_outputs) is torch.nn.Linear
+    for question in QUESTIONS:
+        exact, fast = fp32.read(question, passages).ranked(), int8.read(question, passages).ranked()
+        best, best_fast = exact[0], fast[0]
+        tied = {(span.passage, span.start, span.end) for span in exact if best.margin - span.margin < TIED_LOGITS}
+        assert (best_fast.passage, best_fast.start, best_fast.end) in tied, question
+        assert abs(best.margin - best_fast.margin) < INT8_MARGIN_DRIFT, question
+
+
+@pytest.mark.parametrize(
+    ("precision", "bf16", "int8"),
+    [("float32", False, False), ("bfloat16", True, False), ("auto", bf16_supported(), False), ("int8", False, True)],
+)
+def test_the_precision_setting_reaches_the_reader(precision: str, bf16: bool, int8: bool) -> None:
+    answerer = load_answerer(Settings(reader_precision=precision), warm_up=False)
+
+    assert (answerer.reader.bf16, answerer.reader.int8) == (bf16, int8)
+    assert answerer.reader.precision == (precision if precision != "auto" else "bfloat16" if bf16 else "float32")
+
+
+def test_int8_and_bfloat16_do_not_combine() -> None:
+    reader = SpanReader.from_dir(READER_MODEL_DIR, bf16=False)
+    with pytest.raises(ValueError, match="not both"):
+        SpanReader(reader.model, reader.tokenizer, reader.config, bf16=True, int8=True)
 
 
 def test_the_reader_abstains_when_no_passage_mentions_what_the_question_names(client: TestClient) -> None:

@@ -1,0 +1,102 @@
+"""The two ways a sentence-transformers model is run here. `MeanPooledEncoder` runs the recipe of all-MiniLM-L6-v2
+(transformer, mean pooling, unit length) on transformers alone: importing sentence_transformers was about a third of a
+cold start's imports (it pulls in scikit-learn, pandas and pyarrow), and it gives the same vectors (to 1e-5, tested).
+`SentenceTransformerEncoder` runs any other model through sentence-transformers itself.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+# modules.json of a plain mean-pooled, normalised sentence-transformers model: the only recipe reproduced here.
+MEAN_POOLED_NORMALISED = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def runs_here(folder: Path) -> bool:
+    """Whether `folder` holds a model `MeanPooledEncoder` reproduces: one transformer, mean pooling, normalisation,
+    no prompts and no lower-casing of its own."""
+    modules = _read_json(folder / "modules.json")
+    if [module.get("type") for module in modules] != MEAN_POOLED_NORMALISED or modules[0].get("path") != "":
+        return False
+    pooling = _read_json(folder / modules[1]["path"] / "config.json")
+    modes = {key for key, value in pooling.items() if key.startswith("pooling_mode") and value}
+    options = _read_json(folder / "config_sentence_transformers.json")
+    return (
+        modes == {"pooling_mode_mean_tokens"}
+        and not _read_json(folder / "sentence_bert_config.json").get("do_lower_case", False)
+        and not options.get("prompts")
+        and not options.get("default_prompt_name")
+    )
+
+
+class MeanPooledEncoder:
+    """Unit-length mean-pooled vectors from a transformer, in batches of similar length as sentence-transformers makes."""
+
+    def __init__(self, folder: Path, int8: bool = False) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.model = AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
+        if int8:
+            from index.int8 import quantize_linear_layers
+
+            quantize_linear_layers(self.model)
+        max_length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
+        self.max_length = min(max_length or self.tokenizer.model_max_length, self.model.config.max_position_embeddings)
+        self.dimension = int(self.model.config.hidden_size)
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        import torch
+
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+        starts = range(0, len(order), batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches")
+        for first in starts:
+            batch = order[first : first + batch_size]
+            features = self.tokenizer(
+                [texts[index] for index in batch],
+                padding=True,
+                truncation="longest_first",
+                max_length=self.max_length,
+                return_tensors="pt",
+            )
+            with torch.inference_mode():
+                tokens = self.model(**features).last_hidden_state
+            mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
+            pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            vectors[batch] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
+        return vectors
+
+
+class SentenceTransformerEncoder:
+    """Any other sentence-transformers model, through sentence-transformers."""
+
+    def __init__(self, folder: Path, int8: bool = False) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(folder), device="cpu")
+        if int8:
+            from index.int8 import quantize_linear_layers
+
+            quantize_linear_layers(self.model)
+        self.dimension = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
+        return self.model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, show_progress_bar=progress, convert_to_numpy=True
+        )
