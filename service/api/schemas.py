@@ -3,7 +3,6 @@
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi.exceptions import RequestValidationError
 from pydantic import AfterValidator, BaseModel, Field
 
 from service.answering.answers import Answer, Passage
@@ -39,6 +38,9 @@ def refuse_overlong(texts: list[tuple[tuple[str | int, ...], str, str]], limit: 
         if len(text) > limit
     ]
     if errors:
+        # Imported here: `qa ask` prints these schemas, and a one-question process has no use for FastAPI's imports.
+        from fastapi.exceptions import RequestValidationError
+
         raise RequestValidationError(errors)
 
 
