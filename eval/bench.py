@@ -129,9 +129,10 @@ def run_bench(plan: Plan, configs: list[Config], squad_dir: Path, workdir: Path)
         from eval.runner import only_articles
 
         held_out = only_articles(merge([load_eval_set(squad_v11), load_eval_set(squad_v2)]), "held-out")
+        gold = load_eval_set(None)
         for config, figures in zip(configs, run["configs"], strict=True):
-            _step(f"held-out F1 (reader mode), {config.label}")
-            figures["quality"] = bench_sections.quality(config, held_out, workdir / "eval", plan.f1_limit)
+            _step(f"held-out F1 (reader mode) and the gold set in open mode, {config.label}")
+            figures["quality"] = bench_sections.quality(config, held_out, workdir / "eval", plan.f1_limit, gold)
         _compare_to_float32(run["configs"])
 
     run["meta"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
@@ -160,7 +161,10 @@ def _squad_paragraphs(files: list[Path], count: int) -> list:
 def _compare_to_float32(configs: list[dict]) -> None:
     """F1 of each reader configuration minus the float32 reader's, where the run has one (speed must not cost F1)."""
     readers = [c for c in configs if c["answerer"] == "reader"]
-    baseline = next((c for c in readers if c["precision"] == "float32"), None)
+    baseline = next(
+        (c for c in readers if c["precision"] == "float32" and c.get("embedder_precision", "float32") == "float32"),
+        None,
+    )
     if baseline is None or "quality" not in baseline:
         return
     for config in readers:
@@ -174,8 +178,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--precision",
         action="append",
-        choices=["auto", "float32", "bfloat16"],
+        choices=["auto", "float32", "bfloat16", "int8"],
         help="the reader's; repeat to compare (default: QA_READER_PRECISION, else auto)",
+    )
+    parser.add_argument(
+        "--embedder-precision",
+        action="append",
+        choices=["float32", "int8"],
+        help="the question embedder's; repeat to compare, with each --precision (default: QA_EMBEDDER_PRECISION)",
     )
     parser.add_argument("--top-k", type=_positive, help="passages per question (default: the reader's own)")
     parser.add_argument("--questions", type=_positive, help="gold questions used (default: all; --quick: 8)")
@@ -236,7 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from service.settings import Settings
 
-    configs = configurations(args.precision or [Settings().reader_precision], args.top_k)
+    defaults = Settings()
+    configs = configurations(
+        args.precision or [defaults.reader_precision],
+        args.top_k,
+        args.embedder_precision or [defaults.embedder_precision],
+    )
     output = args.output or Path("var/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as workdir:

@@ -32,23 +32,48 @@ class Config:
     precision: str
     top_k: int | None = None
     answerer: str = "reader"
+    embedder_precision: str = "float32"  # the question embedder's; the index is always built in float32
 
     @property
     def label(self) -> str:
-        return f"{self.answerer}/{self.precision}" + (f"/top{self.top_k}" if self.top_k else "")
+        embedder = f"/embedder-{self.embedder_precision}" if self.embedder_precision != "float32" else ""
+        return f"{self.answerer}/{self.precision}" + embedder + (f"/top{self.top_k}" if self.top_k else "")
 
     def env(self, index_dir: Path) -> dict[str, str]:
         """The same configuration for a `qa` subprocess."""
-        env = {"QA_READER_PRECISION": self.precision, "QA_INDEX_DIR": str(index_dir)}
+        env = {
+            "QA_READER_PRECISION": self.precision,
+            "QA_EMBEDDER_PRECISION": self.embedder_precision,
+            "QA_INDEX_DIR": str(index_dir),
+        }
         return env | ({"QA_TOP_K": str(self.top_k)} if self.top_k else {})
 
     def settings(self, index_dir: Path) -> Settings:
-        return Settings(index_dir=index_dir, reader_precision=self.precision, top_k=self.top_k)
+        return Settings(
+            index_dir=index_dir,
+            reader_precision=self.precision,
+            embedder_precision=self.embedder_precision,
+            top_k=self.top_k,
+        )
 
     def to_json(self) -> dict:
-        return {"label": self.label, "answerer": self.answerer, "precision": self.precision, "top_k": self.top_k}
+        return {
+            "label": self.label,
+            "answerer": self.answerer,
+            "precision": self.precision,
+            "embedder_precision": self.embedder_precision,
+            "top_k": self.top_k,
+        }
 
 
-def configurations(precisions: list[str], top_k: int | None) -> list[Config]:
-    """The reader at each precision, each once, in the order given."""
-    return list(dict.fromkeys(Config(precision, top_k) for precision in precisions))
+def configurations(
+    precisions: list[str], top_k: int | None, embedder_precisions: tuple[str, ...] | list[str] = ("float32",)
+) -> list[Config]:
+    """The reader at each precision with the question embedder at each of its own, each once, in the order given."""
+    return list(
+        dict.fromkeys(
+            Config(precision, top_k, embedder_precision=embedder)
+            for precision in precisions
+            for embedder in embedder_precisions
+        )
+    )

@@ -73,6 +73,8 @@ HEADLINE = [
     Metric("cold start s, `qa ask` (median)", lambda r, c: _get(c, "cold_start", "median_s"), ("<=", 4)),
     Metric("held-out F1, reader mode", lambda r, c: _get(c, "quality", "f1")),
     Metric("F1 − float32 reader's", lambda r, c: _get(c, "quality", "f1_vs_float32"), (">=", -0.5)),
+    Metric("gold set, open mode: recall@5", lambda r, c: _get(c, "quality", "gold_open", "recall@5")),
+    Metric("gold set, open mode: F1", lambda r, c: _get(c, "quality", "gold_open", "f1")),
 ]
 
 

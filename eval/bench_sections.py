@@ -79,10 +79,15 @@ def cold_start(config: Config, index_dir: Path, question: str, runs: int) -> dic
     }
 
 
-def quality(config: Config, eval_set: EvalSet, workdir: Path, limit: int | None) -> dict:
-    """Held-out F1 in reader mode (the gold paragraph given), through the eval runner and its metrics."""
+def quality(config: Config, eval_set: EvalSet, workdir: Path, limit: int | None, gold: EvalSet | None = None) -> dict:
+    """Held-out F1 in reader mode (the gold paragraph given), through the eval runner and its metrics; with `gold`,
+    also its figures in open mode, which is where the question embedder's precision shows (recall@5 above all)."""
     from eval.runner import run_eval
 
     figures, _ = run_eval(eval_set, "reader", config.settings(workdir), limit)
     keep = ("dataset", "questions", "exact_match", "f1", "has_ans_f1", "no_ans_accuracy", "p50_ms")
-    return {key: figures[key] for key in keep}
+    result = {key: figures[key] for key in keep}
+    if gold is not None:
+        figures, _ = run_eval(gold, "open", config.settings(workdir))
+        result["gold_open"] = {key: figures.get(key) for key in ("questions", "f1", "recall@5", "mrr@10")}
+    return result

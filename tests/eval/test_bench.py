@@ -132,17 +132,29 @@ def test_configurations_measure_each_precision_once_and_keep_the_order() -> None
     assert [c.label for c in configs] == ["reader/float32", "reader/bfloat16"]
 
 
-def test_a_configuration_gives_subprocesses_the_same_settings(tmp_path: Path) -> None:
-    config = Config("bfloat16", top_k=3)
+def test_configurations_pair_each_reader_precision_with_each_embedder_precision() -> None:
+    configs = configurations(["float32", "int8"], None, ["float32", "int8"])
 
-    assert config.label == "reader/bfloat16/top3"
+    assert [c.label for c in configs] == [
+        "reader/float32",
+        "reader/float32/embedder-int8",
+        "reader/int8",
+        "reader/int8/embedder-int8",
+    ]
+
+
+def test_a_configuration_gives_subprocesses_the_same_settings(tmp_path: Path) -> None:
+    config = Config("int8", top_k=3, embedder_precision="int8")
+
+    assert config.label == "reader/int8/embedder-int8/top3"
     assert config.env(tmp_path) == {
-        "QA_READER_PRECISION": "bfloat16",
+        "QA_READER_PRECISION": "int8",
+        "QA_EMBEDDER_PRECISION": "int8",
         "QA_INDEX_DIR": str(tmp_path),
         "QA_TOP_K": "3",
     }
     settings = config.settings(tmp_path)
-    assert (settings.reader_precision, settings.top_k) == ("bfloat16", 3)
+    assert (settings.reader_precision, settings.embedder_precision, settings.top_k) == ("int8", "int8", 3)
 
 
 def _run(label: str, ours_ms: float, rps_at_16: float, f1_delta: float | None = None) -> dict:
@@ -246,14 +258,17 @@ def test_f1_is_compared_with_the_float32_reader_where_measured() -> None:
     from eval.bench import _compare_to_float32
 
     configs = [
-        {"answerer": "reader", "precision": "float32", "quality": {"f1": 52.0}},
+        {"answerer": "reader", "precision": "int8", "embedder_precision": "float32", "quality": {"f1": 51.0}},
+        {"answerer": "reader", "precision": "float32", "embedder_precision": "int8", "quality": {"f1": 52.5}},
+        {"answerer": "reader", "precision": "float32", "embedder_precision": "float32", "quality": {"f1": 52.0}},
         {"answerer": "reader", "precision": "bfloat16", "quality": {"f1": 51.25}},
         {"answerer": "reader", "precision": "auto"},  # quality not measured (--skip quality)
     ]
 
     _compare_to_float32(configs)
 
-    assert [c.get("quality", {}).get("f1_vs_float32") for c in configs] == [None, -0.75, None]
+    # The baseline is float32 throughout, wherever it stands in the run.
+    assert [c.get("quality", {}).get("f1_vs_float32") for c in configs] == [-1.0, 0.5, None, -0.75, None]
 
 
 def test_without_the_bench_extra_it_says_what_to_install(
