@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
 
-from index.int8 import quantize_linear_layers
 from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
@@ -98,6 +97,8 @@ class SpanReader:
         self.int8 = int8
         self.bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
         if int8:
+            from index.int8 import quantize_linear_layers  # torch's quantised modules: only for an int8 reader
+
             quantize_linear_layers(self.model, INT8_KEEP_FLOAT)
 
     @property
