@@ -8,7 +8,7 @@ vectors it stores, and a question is embedded once by the pipeline whichever sto
 """
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -104,6 +104,11 @@ class DocumentStore(Protocol):
         """For each query (its text and its unit vector) its best `top_k` chunks, by meaning and words fused by rank."""
         ...
 
+    def snapshot(self) -> "DocumentStore":
+        """The current generation to read from, for one pipeline: the FAISS store pins the generation it has loaded
+        (one answer never mixes two); Milvus keeps no snapshots, so its snapshot is the store itself, read live."""
+        ...
+
     def close(self) -> None:
         """Release connections and memory; a FAISS store reloads on its next use, a Milvus store is done."""
         ...
@@ -123,3 +128,26 @@ class StoreRetriever:
         if not queries:
             return []
         return self.store.search(queries, self.embedder.encode(list(queries)), top_ks)
+
+
+class StoreDocuments(Mapping[str, Document]):
+    """A store's documents as a read-only mapping: the listing read once, each text read from the store when asked.
+
+    A Milvus store read live may hold a document that the listing, read earlier, lacks: it is looked up all the same.
+    """
+
+    def __init__(self, store: DocumentStore, listing: Mapping[str, StoredDocument]) -> None:
+        self.store = store
+        self.listing = listing
+
+    def __getitem__(self, document_id: str) -> Document:
+        document = self.store.document(document_id)
+        if document is None:
+            raise KeyError(document_id)
+        return document
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.listing)
+
+    def __len__(self) -> int:
+        return len(self.listing)

@@ -2,7 +2,7 @@
 
 It keeps the current generation loaded and reloads it when `CURRENT` moves, so every process that opens the folder
 sees the others' writes. A write changes a copy of that generation and saves it as the next one; searches in progress
-keep the generation they started with.
+keep the generation they started with, and a snapshot keeps one generation for as long as it is held.
 """
 
 import contextlib
@@ -27,9 +27,12 @@ class FaissStore:
         self._lock = threading.Lock()
         self._data: IndexData | None = None
         self._retriever: HybridRetriever | None = None
+        self._pinned = False
 
     def data(self) -> IndexData | None:
         """The current generation (loaded once, then again only when `CURRENT` has moved); None without an index."""
+        if self._pinned:
+            return self._data
         if not self.index.exists():
             return None
         generation = self.index.generation()
@@ -39,16 +42,33 @@ class FaissStore:
             return self._data
 
     def settings(self) -> IndexSettings | None:
-        if not self.index.exists():
-            return None
-        manifest = self.index.read_manifest()
-        return IndexSettings(manifest.embedding_model, manifest.dimension, manifest.chunking)
+        if self._pinned:
+            manifest = self._data.manifest if self._data else None
+        else:
+            manifest = self.index.read_manifest() if self.index.exists() else None
+        return IndexSettings(manifest.embedding_model, manifest.dimension, manifest.chunking) if manifest else None
 
     def generation(self) -> str:
+        if self._pinned:
+            return self._data.generation if self._data else ""
         return self.index.generation() if self.index.exists() else ""
 
+    def snapshot(self) -> "FaissStore":
+        """A read-only store over the generation loaded now, its BM25 index built here rather than on a first search."""
+        pinned = FaissStore(self.index, self.candidates)
+        data = self.data()
+        pinned._data, pinned._pinned = data, True
+        if data is not None:
+            pinned._retriever = HybridRetriever(data, None, self.candidates)
+        return pinned
+
     def writing(self, wait: float | None = None) -> contextlib.AbstractContextManager[None]:
+        self._refuse_if_pinned()
         return self.index.writing(wait)
+
+    def _refuse_if_pinned(self) -> None:
+        if self._pinned:
+            raise RuntimeError(f"a snapshot of {self.index.folder} is read-only: write to the store it came from")
 
     def write(
         self,
@@ -57,6 +77,7 @@ class FaissStore:
         remove: Sequence[str] = (),
         fresh: bool = False,
     ) -> str:
+        self._refuse_if_pinned()
         current = None if fresh else self.data()
         if current is None:
             data = IndexData(

@@ -259,6 +259,10 @@ class MilvusStore:
         chunks = self._name(schema.CHUNKS)
         return hybrid_search(self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text)
 
+    def snapshot(self) -> "MilvusStore":
+        """This store itself: Milvus has no snapshots, so a reader sees each write as soon as it lands."""
+        return self
+
     def close(self) -> None:
         with self._client_lock:
             if self._milvus is None:

@@ -12,7 +12,14 @@ import pytest
 
 from index.builder import IndexBuilder, UpdateReport
 from index.chunking import Chunk, ChunkingSettings, chunk_document
-from index.document_store import DocumentStore, EmbeddedDocument, IndexSettings, StoredDocument, StoreRetriever
+from index.document_store import (
+    DocumentStore,
+    EmbeddedDocument,
+    IndexSettings,
+    StoredDocument,
+    StoreDocuments,
+    StoreRetriever,
+)
 from index.documents import Document, load_documents
 from index.embedding import SentenceEmbedder
 from index.faiss_store import FaissStore
@@ -323,6 +330,50 @@ def test_a_second_store_on_the_same_index_sees_writes_without_reopening(
     assert reader.generation() == writer.generation()
     assert sorted(reader.documents()) == ["harbour", "orchard", "pier"]
     assert search(reader, "ferries pier dawn", 1)[0].chunk.document_id == "pier"
+
+
+def test_a_snapshot_reads_what_the_store_holds(store: DocumentStore, documents: list[Document]) -> None:
+    build(store, documents)
+
+    snapshot = store.snapshot()
+
+    assert snapshot.generation() == store.generation()
+    assert snapshot.settings() == store.settings()
+    assert snapshot.documents() == store.documents()
+    assert snapshot.document("comet") == store.document("comet")
+    assert [h.chunk for h in search(snapshot, "harbour cod")] == [h.chunk for h in search(store, "harbour cod")]
+
+
+def test_a_faiss_snapshot_keeps_its_generation_and_a_milvus_one_reads_live(
+    store: DocumentStore, documents: list[Document]
+) -> None:
+    build(store, documents)
+    snapshot = store.snapshot()
+    before = snapshot.generation()
+
+    IndexBuilder(store, FakeEmbedder(), CHUNKING).change([PIER], remove=["comet"])
+
+    pinned = isinstance(store, FaissStore)
+    assert (snapshot.generation() == before) is pinned
+    assert ("comet" in snapshot.documents()) is pinned
+    assert (snapshot.document("pier") is None) is pinned
+    if pinned:
+        with pytest.raises(RuntimeError, match="read-only"):
+            IndexBuilder(snapshot, FakeEmbedder(), CHUNKING).change([PIER])
+
+
+def test_store_documents_list_once_and_read_texts_from_the_store(
+    store: DocumentStore, documents: list[Document]
+) -> None:
+    build(store, documents)
+
+    mapping = StoreDocuments(store, store.documents())
+
+    assert list(mapping) == sorted(d.id for d in documents) == sorted(store.documents())
+    assert len(mapping) == 3
+    assert mapping["harbour"] == store.document("harbour")
+    assert mapping.get("nowhere") is None
+    assert "comet" in mapping and "nowhere" not in mapping
 
 
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
