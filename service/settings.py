@@ -16,7 +16,20 @@ READER_MODEL_DIR = Path(__file__).parent / "reader" / "model"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", frozen=True)
 
-    index_dir: Path = Field(Path("var/index"), description="Where the index lives on disk")
+    store: Literal["faiss", "milvus"] = Field(
+        "faiss", description="faiss: the index in QA_INDEX_DIR on local disk; milvus: collections at QA_MILVUS_URI"
+    )
+    index_dir: Path = Field(Path("var/index"), description="Where the FAISS store keeps the index on disk")
+    milvus_uri: str = Field(
+        "var/milvus.db",
+        description="A local *.db path (Milvus Lite, embedded: one process) or a server's http://host:19530",
+    )
+    milvus_token: SecretStr | None = Field(None, description="Milvus credentials: 'user:password' or an API key")
+    milvus_collection: str = Field(
+        "qa",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
+        description="Prefix of the Milvus collections (qa_chunks, qa_documents, qa_meta): one index per prefix",
+    )
     corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")

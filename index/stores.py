@@ -1,0 +1,50 @@
+"""Opening the configured store: the FAISS store in a folder, or the Milvus store at a URI (QA_STORE picks one)."""
+
+from pathlib import Path
+from typing import Literal
+
+from index.document_store import DocumentStore
+from index.faiss_store import FaissStore
+from index.store import IndexUnavailable
+
+StoreKind = Literal["faiss", "milvus"]
+MILVUS_EXTRA = "pip install -e '.[milvus]'"
+
+
+def open_store(
+    kind: StoreKind,
+    index_dir: Path,
+    milvus_uri: str = "",
+    milvus_token: str = "",
+    milvus_collection: str = "qa",
+) -> DocumentStore:
+    """The store `kind` names; a Milvus store is connected to before it is returned, so a bad URI fails here."""
+    if kind == "faiss":
+        return FaissStore(index_dir)
+    if kind != "milvus":
+        raise ValueError(f"unknown store {kind!r}: 'faiss' or 'milvus'")
+    try:
+        from pymilvus.exceptions import MilvusException
+
+        from index.milvus_store import MilvusStore
+    except ImportError as error:
+        missing = (error.name or "pymilvus").split(".")[0]
+        raise IndexUnavailable(
+            f"QA_STORE=milvus needs the Milvus extra ({missing} is not installed): {MILVUS_EXTRA}"
+        ) from None
+    store = MilvusStore(milvus_uri, collection=milvus_collection, token=milvus_token)
+    if store.local:
+        Path(milvus_uri).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        store.generation()  # connects, and reads the manifest if there is one
+    except MilvusException as error:
+        store.close()
+        raise IndexUnavailable(
+            f"cannot use Milvus at {milvus_uri} ({error.message}); start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
+        ) from None
+    return store
+
+
+def describe(kind: StoreKind, index_dir: Path, milvus_uri: str = "", milvus_collection: str = "qa") -> str:
+    """Where the store keeps the index, for messages: the folder, or the collections and the URI."""
+    return str(index_dir) if kind == "faiss" else f"Milvus collections {milvus_collection}_* at {milvus_uri}"

@@ -1,0 +1,59 @@
+"""Opening the configured store: the FAISS folder by default, Milvus by URI, and what a bad choice says."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from index.faiss_store import FaissStore
+from index.store import IndexUnavailable
+from index.stores import describe, open_store
+from tests.live_service import free_port
+
+
+def test_faiss_is_a_folder_and_opening_it_writes_nothing(tmp_path: Path) -> None:
+    store = open_store("faiss", tmp_path / "index")
+
+    assert isinstance(store, FaissStore)
+    assert store.generation() == ""
+    assert not (tmp_path / "index").exists()
+    assert describe("faiss", tmp_path / "index") == str(tmp_path / "index")
+
+
+def test_milvus_without_pymilvus_says_which_extra_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pymilvus", None)  # import pymilvus raises ImportError, as when not installed
+    monkeypatch.delitem(sys.modules, "pymilvus.exceptions", raising=False)
+    monkeypatch.delitem(sys.modules, "index.milvus_store", raising=False)
+
+    with pytest.raises(IndexUnavailable) as refused:
+        open_store("milvus", tmp_path / "index", str(tmp_path / "milvus.db"))
+
+    assert str(refused.value) == (
+        "QA_STORE=milvus needs the Milvus extra (pymilvus is not installed): pip install -e '.[milvus]'"
+    )
+
+
+def test_an_unreachable_milvus_server_is_named_with_the_settings_to_check(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus")
+    uri = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+
+    with pytest.raises(IndexUnavailable) as refused:
+        open_store("milvus", tmp_path / "index", uri)
+
+    message = str(refused.value)
+    assert message.startswith(f"cannot use Milvus at {uri} (Fail connecting to server")
+    assert message.endswith("start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN")
+
+
+def test_milvus_lite_gets_its_folder_made_and_starts_empty(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus")
+    uri = str(tmp_path / "var" / "milvus.db")
+
+    store = open_store("milvus", tmp_path / "index", uri, milvus_collection="stores")
+    try:
+        assert store.generation() == ""
+        assert store.documents() == {}
+    finally:
+        store.close()
+    assert (tmp_path / "var").is_dir()
+    assert describe("milvus", tmp_path / "index", uri, "stores") == f"Milvus collections stores_* at {uri}"
