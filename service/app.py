@@ -50,8 +50,10 @@ def create_app(
         yield
         app.state.batcher = None
         await batcher.stop()
-        with app.state.live_index.writing:  # a write in flight finishes, durably, before the process may exit
+        live = app.state.live_index
+        with live.writing:  # a write in flight finishes, durably, before the process may exit
             app.state.live_index = None
+        live.close()
 
     app = FastAPI(
         title="Cited QA",

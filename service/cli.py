@@ -4,6 +4,7 @@ import argparse
 import logging
 import os
 import sys
+from contextlib import closing
 from pathlib import Path
 
 from rich.console import Console
@@ -109,15 +110,16 @@ def _serve(args: argparse.Namespace) -> int:
     from service.runtime import ensure_index
 
     settings = Settings()
-    ensure_index(settings, SentenceEmbedder(settings.embedding_model), progress=True)
-    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
-    # lifespan's shutdown, which waits for a document write to reach its generation switch.
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
-    )
+    # Held open while serving: Milvus Lite's embedded server then starts once, shared with the app's store.
+    with closing(ensure_index(settings, SentenceEmbedder(settings.embedding_model), progress=True)):
+        # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
+        # lifespan's shutdown, which waits for a document write to reach its generation switch.
+        uvicorn.run(
+            create_app(settings),
+            host=args.host,
+            port=args.port,
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        )
     return 0
 
 
@@ -156,30 +158,36 @@ def _report(report) -> None:
 
 
 def _index_build(args: argparse.Namespace) -> int:
-    from service.runtime import make_builder
+    from service.runtime import make_builder, open_store
 
     settings = Settings()
-    _report(make_builder(settings, progress=True).build(args.paths or settings.corpus))
+    with closing(open_store(settings)) as store:
+        _report(make_builder(settings, progress=True, store=store).build(args.paths or settings.corpus))
     return 0
 
 
 def _index_add(args: argparse.Namespace) -> int:
-    from service.runtime import make_builder
+    from service.runtime import make_builder, open_store
 
-    _report(make_builder(Settings(), progress=True).add(args.paths))
+    settings = Settings()
+    with closing(open_store(settings)) as store:
+        _report(make_builder(settings, progress=True, store=store).add(args.paths))
     return 0
 
 
 def _index_list(args: argparse.Namespace) -> int:
     from rich.table import Table  # about 2% of `qa ask`'s imports, and only the listing prints a table
 
-    from index.store import IndexStore
+    from service.runtime import describe_store, open_store
 
-    data = IndexStore(Settings().index_dir).load()
+    settings = Settings()
+    with closing(open_store(settings)) as store:
+        if store.settings() is None:
+            raise IndexUnavailable(f"no index in {describe_store(settings)}; build one with `qa index build`")
+        listing = store.documents()
     table = Table("id", "title", "source", "characters", "chunks")
-    counts = data.chunk_counts()
-    for document in data.documents.values():
-        table.add_row(document.id, document.title, document.source, str(len(document.text)), str(counts[document.id]))
+    for entry in listing.values():
+        table.add_row(entry.id, entry.title, entry.source, str(entry.characters), str(entry.chunks))
     console.print(table)
     return 0
 

@@ -8,10 +8,10 @@ from collections.abc import Callable
 
 import faiss
 
+from index import stores
 from index.builder import IndexBuilder
+from index.document_store import DocumentStore, IndexSettings, StoreDocuments, StoreRetriever
 from index.embedding import Embedder, SentenceEmbedder
-from index.search import HybridRetriever
-from index.store import IndexData, IndexStore
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
@@ -21,23 +21,39 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def make_builder(settings: Settings, embedder: Embedder | None = None, progress: bool = False) -> IndexBuilder:
+def open_store(settings: Settings) -> DocumentStore:
+    """The store QA_STORE names: the FAISS folder QA_INDEX_DIR, or the Milvus collections at QA_MILVUS_URI."""
+    token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
+    return stores.open_store(settings.store, settings.index_dir, settings.milvus_uri, token, settings.milvus_collection)
+
+
+def describe_store(settings: Settings) -> str:
+    return stores.describe(settings.store, settings.index_dir, settings.milvus_uri, settings.milvus_collection)
+
+
+def make_builder(
+    settings: Settings, embedder: Embedder | None = None, progress: bool = False, store: DocumentStore | None = None
+) -> IndexBuilder:
     embedder = embedder or SentenceEmbedder(settings.embedding_model)
-    return IndexBuilder(IndexStore(settings.index_dir), embedder, settings.chunking, progress=progress)
+    return IndexBuilder(store or open_store(settings), embedder, settings.chunking, progress=progress)
 
 
-def ensure_index(settings: Settings, embedder: Embedder, progress: bool = False) -> IndexStore:
-    """Build the index from the configured corpus when none exists; rebuild it when its model or chunking differ."""
-    builder = make_builder(settings, embedder, progress)
-    store = builder.store
-    if not store.exists():
-        log.info("no index in %s: building it from %s", settings.index_dir, ", ".join(map(str, settings.corpus)))
+def ensure_index(
+    settings: Settings, embedder: Embedder, progress: bool = False, store: DocumentStore | None = None
+) -> DocumentStore:
+    """The configured store, after building its index from the configured corpus when it holds none, or rebuilding
+    it when its model or chunking differ from the settings'."""
+    store = store or open_store(settings)
+    builder = make_builder(settings, embedder, progress, store)
+    stored = store.settings()
+    if stored is None:
+        log.info("no index in %s: building it from %s", describe_store(settings), ", ".join(map(str, settings.corpus)))
         builder.build(settings.corpus)
         return store
-    reason = store.read_manifest().mismatch(settings.embedding_model, settings.chunking)
+    reason = stored.mismatch(IndexSettings(settings.embedding_model, stored.dimension, settings.chunking))
     if reason:
         # The store keeps every document's text, so a settings change is fixed by re-embedding, not by asking the user.
-        log.warning("index in %s was %s: rebuilding it from its stored documents", settings.index_dir, reason)
+        log.warning("index in %s was %s: rebuilding it from its stored documents", describe_store(settings), reason)
         builder.rebuild()
     return store
 
@@ -78,16 +94,21 @@ def load_pipeline(settings: Settings, progress: bool = False, warm_up: bool = Tr
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = question_embedder(settings)
     store = ensure_index(settings, index_embedder(settings, embedder), progress)
-    return pipeline_opener(embedder, load_answerer(settings, warm_up), settings)(store.load())
+    return pipeline_opener(embedder, load_answerer(settings, warm_up), settings)(store.snapshot())
 
 
-def pipeline_opener(embedder: Embedder, answerer: Answerer, settings: Settings) -> Callable[[IndexData], QAPipeline]:
-    """Opens a pipeline over one index generation with models already loaded."""
+def pipeline_opener(
+    embedder: Embedder, answerer: Answerer, settings: Settings
+) -> Callable[[DocumentStore], QAPipeline]:
+    """Opens a pipeline over a store's snapshot with models already loaded: the listing read once, texts on demand."""
     top_k = settings.top_k or answerer.top_k
 
-    def open_pipeline(data: IndexData) -> QAPipeline:
-        retriever = HybridRetriever(data, embedder)
-        return QAPipeline(retriever, answerer, data.documents, top_k, data.chunk_counts(), data.generation)
+    def open_pipeline(snapshot: DocumentStore) -> QAPipeline:
+        generation = snapshot.generation()  # before the listing: a live (Milvus) read is then never older than its name
+        listing = snapshot.documents()
+        counts = {document_id: entry.chunks for document_id, entry in listing.items()}
+        documents = StoreDocuments(snapshot, listing)
+        return QAPipeline(StoreRetriever(snapshot, embedder), answerer, documents, top_k, counts, generation, listing)
 
     return open_pipeline
 

@@ -3,8 +3,10 @@
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
+from index.document_store import StoredDocument
 from index.documents import Document
 from index.search import Hit
 from service.answering.answers import Answerer, AnswerResult, Passage
@@ -33,13 +35,30 @@ class QAPipeline:
         top_k: int,
         chunk_counts: Mapping[str, int] | None = None,
         generation: str = "",
+        listing: Mapping[str, StoredDocument] | None = None,
     ) -> None:
+        """`listing` (a store's, without texts) saves reading every text to list or title the documents."""
         self.retriever = retriever
         self.answerer = answerer
         self.documents = documents
         self.top_k = top_k
         self.chunk_counts = chunk_counts or {}
         self.generation = generation  # the index generation these documents come from
+        self._listing = listing
+
+    @cached_property
+    def listing(self) -> Mapping[str, StoredDocument]:
+        """Every document's title, source, size and chunk count, without its text."""
+        if self._listing is not None:
+            return self._listing
+        return {
+            d.id: StoredDocument(d.id, d.title, d.source, d.content_hash, len(d.text), self.chunk_counts.get(d.id, 0))
+            for d in self.documents.values()
+        }
+
+    def title(self, document_id: str) -> str:
+        listed = self._listing.get(document_id) if self._listing is not None else None
+        return listed.title if listed else self.documents[document_id].title
 
     def passages(self, question: str, top_k: int | None = None) -> list[Passage]:
         return self._passages(self.retriever.search(question, top_k or self.top_k))
@@ -48,7 +67,7 @@ class QAPipeline:
         return [
             Passage(
                 document_id=hit.chunk.document_id,
-                title=self.documents[hit.chunk.document_id].title,
+                title=self.title(hit.chunk.document_id),
                 start=hit.chunk.start,
                 end=hit.chunk.end,
                 text=hit.chunk.text,

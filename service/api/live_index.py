@@ -1,8 +1,10 @@
-"""The pipeline over the index's current generation, swapped for a new one when `CURRENT` moves.
+"""The pipeline over the store's current generation, swapped for a new one when the store's generation moves.
 
-A write here (the document routes) or in another process (`qa index add`) saves a new generation; the next request sees
-it without a restart. Each request takes one pipeline and answers from it throughout, so an answer never mixes
-generations. Writes go through `change`, which returns only once the new generation is durable and loaded.
+A write here (the document routes), in another process (`qa index add`) or in another replica on the same Milvus makes
+a new generation; the next request sees it without a restart, for it compares `store.generation()` (the FAISS store's
+`CURRENT` file, the Milvus store's meta row) with the one it serves. Each request takes one pipeline and answers from
+it throughout; over the FAISS store that pipeline reads a snapshot, so an answer never mixes generations. Writes go
+through `change`, which returns only once the new generation is durable and served.
 """
 
 import logging
@@ -11,8 +13,10 @@ import time
 from collections.abc import Callable, Sequence
 
 from index.builder import IndexBuilder, UpdateReport
+from index.document_store import DocumentStore
 from index.documents import Document
-from index.store import IndexBusy, IndexData, IndexStore, IndexUnavailable
+from index.faiss_store import FaissStore
+from index.store import IndexBusy, IndexStore, IndexUnavailable
 from service.answering.pipeline import QAPipeline
 
 log = logging.getLogger(__name__)
@@ -21,15 +25,16 @@ log = logging.getLogger(__name__)
 class LiveIndex:
     def __init__(
         self,
-        store: IndexStore | None,
-        open_pipeline: Callable[[IndexData], QAPipeline],
+        store: DocumentStore | IndexStore | None,
+        open_pipeline: Callable[[DocumentStore], QAPipeline],
         builder: IndexBuilder | None = None,
         pipeline: QAPipeline | None = None,
         model_turn: "threading.Lock | None" = None,
     ) -> None:
-        """`builder` makes it writable; `pipeline` (with no store) serves a fixed, ready-made pipeline; `model_turn` is
-        the lock the builder's embedder takes, which the question batcher shares (service.api.model_turn)."""
-        self.store = store
+        """`open_pipeline` makes a pipeline over a store's snapshot; `builder` makes it writable; `pipeline` (with no
+        store) serves a fixed, ready-made pipeline; `model_turn` is the lock the builder's embedder takes, which the
+        question batcher shares (service.api.model_turn). A FAISS index folder's IndexStore is taken as its FaissStore."""
+        self.store: DocumentStore | None = FaissStore(store) if isinstance(store, IndexStore) else store
         self.builder = builder
         self._open_pipeline = open_pipeline
         self._pipeline = pipeline
@@ -40,7 +45,7 @@ class LiveIndex:
     @classmethod
     def fixed(cls, pipeline: QAPipeline) -> "LiveIndex":
         """A pipeline that never changes (tests hand in fakes this way); writes are refused."""
-        return cls(None, lambda data: pipeline, pipeline=pipeline)
+        return cls(None, lambda store: pipeline, pipeline=pipeline)
 
     def load(self) -> "LiveIndex":
         """Open the current generation."""
@@ -49,7 +54,7 @@ class LiveIndex:
         return self
 
     def pipeline(self) -> QAPipeline | None:
-        """The pipeline over the current generation, opening a newer one first when `CURRENT` has moved."""
+        """The pipeline over the current generation, opening a newer one first when the store's generation moved."""
         if self.store is not None and self._pipeline is not None:
             try:
                 if self.store.generation() != self._pipeline.generation:
@@ -64,9 +69,9 @@ class LiveIndex:
         """Apply a change as one new generation (see IndexBuilder.change) and serve it before returning."""
         if self.builder is None:
             raise RuntimeError("this index is read-only")
-        busy = IndexBusy(f"another write to {self.builder.store.folder} took longer than {wait:g}s")
+        busy = IndexBusy(f"another write to the index took longer than {wait:g}s")
         started = time.monotonic()
-        # Another write in this process first, then (the file lock) one in another process: `wait` bounds both.
+        # Another write in this process first, then (the store's lock) one in another process: `wait` bounds both.
         if not self.writing.acquire(timeout=wait):
             raise busy
         try:
@@ -80,12 +85,17 @@ class LiveIndex:
             self.writing.release()
         return report
 
+    def close(self) -> None:
+        """Release the store (a Milvus connection; Milvus Lite's embedded server with the last one)."""
+        if self.store is not None:
+            self.store.close()
+
     def _refresh(self) -> None:
         assert self.store is not None
         with self._swap:
             current = self._pipeline.generation if self._pipeline else None
             if current == self.store.generation():
                 return
-            data = self.store.load()
-            self._pipeline = self._open_pipeline(data)
-            log.info("serving index generation %s (%d documents)", data.generation, len(data.documents))
+            pipeline = self._open_pipeline(self.store.snapshot())
+            self._pipeline = pipeline
+            log.info("serving index generation %s (%d documents)", pipeline.generation, len(pipeline.documents))

@@ -31,10 +31,8 @@ async def ask_question(
 def list_documents(pipeline: PipelineDep) -> list[DocumentSummary]:
     """The indexed documents."""
     return [
-        DocumentSummary(
-            id=d.id, title=d.title, source=d.source, length=len(d.text), chunks=pipeline.chunk_counts.get(d.id, 0)
-        )
-        for d in pipeline.documents.values()
+        DocumentSummary(id=d.id, title=d.title, source=d.source, length=d.characters, chunks=d.chunks)
+        for d in pipeline.listing.values()
     ]
 
 

@@ -142,7 +142,7 @@ def test_rebuild_applies_new_chunking_to_the_stored_documents(
 def test_ensure_index_builds_then_keeps_then_rebuilds(tmp_path: Path, tiny_corpus: Path) -> None:
     settings = Settings(index_dir=tmp_path / "index", corpus=[tiny_corpus], embedding_model="fake")
 
-    store = ensure_index(settings, FakeEmbedder())
+    store = ensure_index(settings, FakeEmbedder()).index  # the FaissStore's folder
     built = store.load()
     generation = pointer(store)
 
@@ -166,7 +166,7 @@ def test_ensure_index_rebuilds_for_another_embedding_model(tmp_path: Path, tiny_
     new = Settings(index_dir=tmp_path / "index", corpus=[tiny_corpus], embedding_model="fake")
     embedder = FakeEmbedder("fake")
 
-    store = ensure_index(new, embedder)
+    store = ensure_index(new, embedder).index
 
     data = store.load()
     assert data.manifest.embedding_model == "fake"
