@@ -24,6 +24,7 @@ from dataclasses import asdict
 
 import numpy as np
 from pymilvus import MilvusClient
+from pymilvus.exceptions import MilvusException
 
 from index import milvus_schema as schema
 from index.chunking import ChunkingSettings
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest"
 BATCH_ROWS = 256
+COLLECTION_NOT_FOUND = 100  # Milvus's error code when a collection does not exist (dropped by a rebuild, say)
 # The Milvus Lite servers this process runs, by path, with how many stores use each: stopped with the last.
 _local_servers: Counter[str] = Counter()
 _local_lock = threading.Lock()
@@ -99,6 +101,18 @@ class MilvusStore:
         )
 
     def generation(self) -> str:
+        # Polled by every request of a replica: once the collections are known, one read of the meta row (a round
+        # trip) rather than asking first whether they exist (a second one).
+        if self._loaded:
+            try:
+                rows = self._client().get(self._name(schema.META), ids=[MANIFEST], output_fields=["value"])
+            except MilvusException as error:
+                if error.code != COLLECTION_NOT_FOUND:
+                    raise
+                self._loaded = False  # dropped under us: look again below
+            else:
+                manifest = json.loads(rows[0]["value"]) if rows else None
+                return f"{manifest['generation']}-{manifest['token']}" if manifest else ""
         manifest = self._manifest()
         return f"{manifest['generation']}-{manifest['token']}" if manifest else ""
 

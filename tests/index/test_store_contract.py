@@ -376,6 +376,24 @@ def test_store_documents_list_once_and_read_texts_from_the_store(
     assert "comet" in mapping and "nowhere" not in mapping
 
 
+def test_a_reader_whose_milvus_collections_were_dropped_sees_no_index(
+    open_store: Opener, documents: list[Document]
+) -> None:
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a reader polls the meta row directly once it has seen the collections")
+    build(writer, documents)
+    assert reader.generation() == writer.generation() != ""
+
+    for name in ("chunks", "documents", "meta"):
+        writer._client().drop_collection(f"{writer.prefix}_{name}")  # type: ignore[attr-defined]
+
+    assert reader.generation() == ""
+    assert reader.documents() == {}
+    build(writer, documents)
+    assert reader.generation() == writer.generation() != ""
+
+
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
     """Longer than one Milvus VARCHAR (65,535 bytes) in UTF-8, with a single chunk just as long."""
     text = "Überschall " * 7000 + "and a final word."
