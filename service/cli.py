@@ -125,11 +125,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _ask(args: argparse.Namespace) -> int:
     from service.api.schemas import AskRequest, AskResponse
-    from service.runtime import load_pipeline
+    from service.runtime import load_pipeline, open_store
 
     request = AskRequest(question=args.question, top_k=args.top_k)
-    # One question, then exit: warming the reader up for every request shape would cost more than it saves.
-    response = AskResponse.of(load_pipeline(Settings(), warm_up=False).ask(request.question, request.top_k))
+    settings = Settings()
+    with closing(open_store(settings)) as store:
+        # One question, then exit: warming the reader up for every request shape would cost more than it saves.
+        response = AskResponse.of(
+            load_pipeline(settings, store=store, warm_up=False).ask(request.question, request.top_k)
+        )
     if args.json:
         print(response.model_dump_json(indent=2))
         return 0

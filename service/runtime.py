@@ -89,11 +89,14 @@ def index_embedder(settings: Settings, questions: Embedder) -> Embedder:
     return questions if settings.embedder_precision == "float32" else SentenceEmbedder(settings.embedding_model)
 
 
-def load_pipeline(settings: Settings, progress: bool = False, warm_up: bool = True) -> QAPipeline:
-    """Everything loaded once, ready to answer; `warm_up=False` for a process that asks one question and exits."""
+def load_pipeline(
+    settings: Settings, progress: bool = False, warm_up: bool = True, store: DocumentStore | None = None
+) -> QAPipeline:
+    """Everything loaded once, ready to answer, over `store` when given (the caller closes it), else the configured one;
+    `warm_up=False` for a process that asks one question and exits."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = question_embedder(settings)
-    store = ensure_index(settings, index_embedder(settings, embedder), progress)
+    store = ensure_index(settings, index_embedder(settings, embedder), progress, store)
     return pipeline_opener(embedder, load_answerer(settings, warm_up), settings)(store.snapshot())
 
 

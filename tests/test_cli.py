@@ -149,3 +149,33 @@ def test_unknown_options_of_other_commands_are_still_refused(capsys: pytest.Capt
 
     assert exit_info.value.code == 2
     assert "--bogus" in capsys.readouterr().err
+
+
+def test_index_commands_and_ask_run_on_milvus(
+    index_dir: Path,
+    tiny_corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("pymilvus")
+    uri = tmp_path / "var" / "milvus.db"
+    monkeypatch.setenv("QA_STORE", "milvus")
+    monkeypatch.setenv("QA_MILVUS_URI", str(uri))
+    article = write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated 12 metres last year."})
+
+    assert main(["-q", "index", "list"]) == 2
+    assert one_line(capsys.readouterr().err) == (
+        f"error: no index in Milvus collections qa_* at {uri}; build one with `qa index build`"
+    )
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    assert main(["-q", "index", "add", str(article)]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "added 1, replaced 0, unchanged 0; 1 chunks embedded"
+    assert main(["-q", "index", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(document_id in listing for document_id in ("comet", "harbour", "orchard", "glacier")), listing
+    assert main(["-q", "ask", "--json", "How far did the glaciers retreat?"]) == 0
+
+    answer = json.loads(capsys.readouterr().out)["answer"]
+    assert (answer["document_id"], answer["text"]) == ("glacier", "12")  # the fake answerer: the first number
+    assert not index_dir.exists(), "the FAISS folder is not used"
