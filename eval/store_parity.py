@@ -3,7 +3,8 @@
 `python -m eval.store_parity` indexes the gold set's articles with the real embedding model into the FAISS store and
 the Milvus store (Milvus Lite in a temporary folder, or `--milvus-uri`), ranks ten passages for every answerable gold
 question in each, and prints the figures. It exits 1 when the Milvus store is more than two points off the FAISS store
-on recall@5 or MRR@10 (MRR counted in points of 100).
+on recall@5 or MRR@10 (MRR counted in points of 100). `--answers` also reads every gold question with the reader
+through each store and exits 1 when a cited span differs (the same spans with `QA_STORE=milvus` as with the default).
 """
 
 import argparse
@@ -20,8 +21,9 @@ from index.chunking import ChunkingSettings
 from index.document_store import DocumentStore, StoreRetriever
 from index.embedding import Embedder, SentenceEmbedder
 from index.faiss_store import FaissStore
-from service.answering.answers import Passage
+from service.answering.answers import Answerer, Passage
 from service.chat.followup import Turn, resolve_followup
+from service.settings import Settings
 
 DEPTH = 10
 TOLERANCE_POINTS = 2.0
@@ -70,6 +72,46 @@ def measure(
     return figures
 
 
+Span = tuple[str, int, int] | None  # an answer's document and offsets; None: it abstained
+
+
+def answer_spans(
+    stores: dict[str, Callable[[], DocumentStore]],
+    eval_set: EvalSet,
+    embedder: Embedder,
+    answerer: Answerer,
+    settings: Settings,
+) -> dict[str, list[Span]]:
+    """Each store built from the eval set's documents, then every question asked through the service's pipeline."""
+    from service.runtime import pipeline_opener
+
+    spans = {}
+    for name, open_store in stores.items():
+        store = open_store()
+        try:
+            IndexBuilder(store, embedder, settings.chunking).build_documents(eval_set.documents)
+            pipeline = pipeline_opener(embedder, answerer, settings)(store.snapshot())
+            results = pipeline.ask_many([(standalone(q), None) for q in eval_set.questions])
+            spans[name] = [
+                (r.result.answer.document_id, r.result.answer.start, r.result.answer.end) if r.result.answer else None
+                for r in results
+            ]
+        finally:
+            store.close()
+    return spans
+
+
+def span_differences(spans: dict[str, list[Span]], questions: list[EvalQuestion], baseline: str = "faiss") -> list[str]:
+    """The questions a store answers with another span (or abstains on otherwise) than the baseline, as lines."""
+    return [
+        f"{question.id}: {name} {theirs} vs {baseline} {ours}"
+        for name, found in spans.items()
+        if name != baseline
+        for question, theirs, ours in zip(questions, found, spans[baseline], strict=True)
+        if theirs != ours
+    ]
+
+
 def differences(figures: dict[str, dict[str, float]], baseline: str = "faiss") -> list[str]:
     """Each store's figures more than TOLERANCE_POINTS from the baseline's, as readable lines."""
     return [
@@ -85,9 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.store_parity", description=__doc__.split("\n\n")[0])
     parser.add_argument("--milvus-uri", help="a Milvus server or cluster; default: Milvus Lite in a temporary folder")
     parser.add_argument("--milvus-token", default="")
+    parser.add_argument("--answers", action="store_true", help="also compare the reader's cited spans, store by store")
     args = parser.parse_args(argv)
     from index.milvus_store import MilvusStore  # the optional extra: only when asked for
-    from service.settings import Settings
 
     settings = Settings()
     embedder = SentenceEmbedder(settings.embedding_model).load()
@@ -97,7 +139,12 @@ def main(argv: list[str] | None = None) -> int:
             "faiss": lambda: FaissStore(Path(workdir) / "index"),
             "milvus": lambda: MilvusStore(milvus_uri, collection="parity", token=args.milvus_token),
         }
-        figures = measure(stores, load_eval_set(GOLD_SET), embedder, settings.chunking)
+        gold = load_eval_set(GOLD_SET)
+        figures = measure(stores, gold, embedder, settings.chunking)
+        if args.answers:
+            from service.runtime import load_answerer
+
+            spans = answer_spans(stores, gold, embedder, load_answerer(settings), settings)
     names = list(next(iter(figures.values())))
     print(f"{'store':<8}" + "".join(f"{name:>10}" for name in names))
     for store, values in figures.items():
@@ -105,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
     off = differences(figures)
     for line in off:
         print(f"more than {TOLERANCE_POINTS:g} points apart: {line}", file=sys.stderr)
+    if args.answers:
+        changed = span_differences(spans, gold.questions)
+        print(
+            f"cited spans: {len(gold.questions) - len(changed)} of {len(gold.questions)} questions alike in every store"
+        )
+        for line in changed:
+            print(f"answered otherwise: {line}", file=sys.stderr)
+        off += changed
     return 1 if off else 0
 
 

@@ -6,12 +6,13 @@ from pathlib import Path
 import pytest
 
 from eval.datasets import GOLD_SET, load_eval_set
-from eval.store_parity import COMPARED, differences, measure
+from eval.store_parity import COMPARED, answer_spans, differences, measure, span_differences
 from index.chunking import ChunkingSettings
 from index.document_store import DocumentStore
 from index.embedding import Embedder, SentenceEmbedder
 from index.faiss_store import FaissStore
-from tests.fakes import FakeEmbedder
+from service.settings import Settings
+from tests.fakes import FakeAnswerer, FakeEmbedder
 
 pytest.importorskip("pymilvus")
 
@@ -31,3 +32,13 @@ def test_the_stores_rank_the_gold_questions_alike(tmp_path: Path, embedder: Call
 
     assert differences(figures) == [], figures
     assert all(figures["milvus"][metric] > 0 for metric in COMPARED), figures
+
+
+def test_the_stores_answer_the_gold_questions_with_the_same_spans(tmp_path: Path) -> None:
+    gold = load_eval_set(GOLD_SET)
+    settings = Settings(embedding_model="fake", top_k=5)
+
+    spans = answer_spans(stores(tmp_path), gold, FakeEmbedder(), FakeAnswerer(), settings)
+
+    assert span_differences(spans, gold.questions) == []
+    assert sum(span is not None for span in spans["milvus"]) > len(gold.questions) / 2, "most questions are answered"
