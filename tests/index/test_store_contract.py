@@ -1,8 +1,5 @@
 """One contract, every store: the FAISS store, Milvus Lite embedded from a `*.db` folder, and a Milvus Lite server."""
 
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -25,7 +22,7 @@ from index.embedding import SentenceEmbedder
 from index.faiss_store import FaissStore
 from index.store import IndexUnavailable
 from tests.fakes import FakeEmbedder
-from tests.live_service import free_port
+from tests.milvus_server import milvus_server as run_milvus_server
 
 CHUNKING = ChunkingSettings(max_tokens=16, overlap_sentences=1)
 PIER = Document("pier", "Pier", "api", "The pier is 400 metres long. Ferries leave from its end at dawn.")
@@ -38,48 +35,8 @@ Opener = Callable[[], DocumentStore]
 def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`milvus-lite server` on loopback, shared by the tests (each uses its own collections)."""
     pytest.importorskip("pymilvus")
-    port = free_port()
-    log = tmp_path_factory.mktemp("milvus-server") / "server.log"
-    with log.open("w") as output:
-        data = str(log.parent / "data")
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "milvus_lite",
-                "server",
-                "--data-dir",
-                data,
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    uri = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(uri, server, log)
+    with run_milvus_server(tmp_path_factory.mktemp("milvus-server")) as uri:
         yield uri
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def _wait_for(uri: str, server: subprocess.Popen, log: Path) -> None:
-    from pymilvus import MilvusClient
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"milvus-lite server exited with {server.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            MilvusClient(uri=uri, timeout=1).close()
-            return
-        except Exception:
-            time.sleep(0.2)
-    raise RuntimeError(f"milvus-lite server not up after 60s:\n{log.read_text()[-4000:]}")
 
 
 @pytest.fixture(params=STORES)
