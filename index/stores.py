@@ -39,9 +39,11 @@ def open_store(
         store.generation()  # connects, and reads the manifest if there is one
     except MilvusException as error:
         store.close()
-        raise IndexUnavailable(
-            f"cannot use Milvus at {milvus_uri} ({error.message}); start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
-        ) from None
+        if store.local:  # Milvus Lite runs in the process that opens the folder, and one process at a time
+            hint = "another process may hold it: Milvus Lite opens a *.db folder in one process at a time"
+        else:
+            hint = "start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
+        raise IndexUnavailable(f"cannot use Milvus at {milvus_uri} ({error.message}); {hint}") from None
     return store
 
 

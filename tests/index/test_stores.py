@@ -1,5 +1,6 @@
 """Opening the configured store: the FAISS folder by default, Milvus by URI, and what a bad choice says."""
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -57,3 +58,32 @@ def test_milvus_lite_gets_its_folder_made_and_starts_empty(tmp_path: Path) -> No
         store.close()
     assert (tmp_path / "var").is_dir()
     assert describe("milvus", tmp_path / "index", uri, "stores") == f"Milvus collections stores_* at {uri}"
+
+
+def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus")
+    uri = str(tmp_path / "milvus.db")
+    with subprocess.Popen(
+        [sys.executable, "-c", HOLD, uri], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as holder:  # closes its pipe and waits for it on the way out
+        try:
+            assert holder.stdout is not None and holder.stdout.readline() == "open\n"
+
+            with pytest.raises(IndexUnavailable) as refused:
+                open_store("milvus", tmp_path / "index", uri)
+
+            assert str(refused.value) == (
+                f"cannot use Milvus at {uri} (Open local milvus failed);"
+                " another process may hold it: Milvus Lite opens a *.db folder in one process at a time"
+            )
+        finally:
+            holder.kill()
+
+
+HOLD = """
+import sys, time
+from pymilvus import MilvusClient
+client = MilvusClient(uri=sys.argv[1])
+print("open", flush=True)
+time.sleep(120)
+"""
