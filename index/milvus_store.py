@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 MANIFEST = "manifest"
 BATCH_ROWS = 256
+# pymilvus waits 10 s for its first round trip; Milvus Lite answers from Python threads in this process, which a
+# process loading models on busy cores can starve for longer. A refused connection still fails at once.
+CONNECT_SECONDS = 60
 COLLECTION_NOT_FOUND = 100  # Milvus's error code when a collection does not exist (dropped by a rebuild, say)
 # The Milvus Lite servers this process runs, by path, with how many stores use each: stopped with the last.
 _local_servers: Counter[str] = Counter()
@@ -66,7 +69,7 @@ class MilvusStore:
     def _client(self) -> MilvusClient:
         with self._client_lock:
             if self._milvus is None:
-                self._milvus = MilvusClient(uri=self.uri, token=self.token)
+                self._milvus = MilvusClient(uri=self.uri, token=self.token, timeout=CONNECT_SECONDS)
                 if self.local:
                     with _local_lock:
                         _local_servers[self.uri] += 1
