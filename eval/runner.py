@@ -97,7 +97,7 @@ class _Asker:
 
 def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None = None) -> tuple[dict, list[Record]]:
     questions = sample(eval_set.questions, limit)
-    answerer = load_answerer(settings)
+    answerer = load_answerer(settings, given_passages=mode == "reader")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as workdir:
         asker = _Asker(eval_set, mode, answerer, settings, Path(workdir))
         records = []

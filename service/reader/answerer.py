@@ -29,6 +29,11 @@ class ReaderAnswerer:
     def from_dir(cls, folder: Path, bf16: bool | None = None, int8: bool = False) -> "ReaderAnswerer":
         return cls(SpanReader.from_dir(folder, bf16, int8))
 
+    def for_given_passages(self) -> "ReaderAnswerer":
+        """This reader, abstaining by the threshold calibrated on each question's own paragraph (reader mode) instead
+        of the one calibrated through retrieval (open use)."""
+        return ReaderAnswerer(self.reader, self.reader.config.null_threshold)
+
     def warm_up(self, top_k: int) -> None:
         """Build the model's kernels for the shapes `top_k` passages make, before the first request (under a second).
 

@@ -326,15 +326,25 @@ def test_check_thresholds_fails_when_the_file_has_no_section_for_the_run(thresho
 
 
 @pytest.fixture(autouse=True)
-def fake_answerer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The runner's own logic, without loading the reader (the reader itself is gated by `make test`'s eval runs)."""
-    monkeypatch.setattr(runner, "load_answerer", lambda settings: FakeAnswerer())
+def loaded_for(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """The runner's own logic, without loading the reader (the reader itself is gated by `make test`'s eval runs); what
+    it returns records each load's `given_passages`."""
+    loads: list[bool] = []
+
+    def load_answerer(settings: Settings, given_passages: bool) -> FakeAnswerer:
+        loads.append(given_passages)
+        return FakeAnswerer()
+
+    monkeypatch.setattr(runner, "load_answerer", load_answerer)
+    return loads
 
 
-def test_run_eval_reader_mode_scores_every_question() -> None:
+def test_run_eval_reader_mode_scores_every_question(loaded_for: list[bool]) -> None:
     squad = load_eval_set(SQUAD_TINY)
 
     figures, records = run_eval(squad, "reader", Settings())
+
+    assert loaded_for == [True]  # the reader judged by the threshold calibrated on given paragraphs
 
     assert [r.id for r in records] == [q.id for q in squad.questions]
     assert figures.keys() >= SQUAD_FIGURES

@@ -139,3 +139,13 @@ def test_without_a_top_k_setting_the_reader_reads_the_depth_it_was_calibrated_at
     body = client.post("/ask", json={"question": "When was Scale AI founded?"}).json()
 
     assert len(body["passages"]) == SpanReader.from_dir(READER_MODEL_DIR).config.open_top_k == 5
+
+
+def test_given_passages_the_reader_abstains_by_the_threshold_calibrated_on_given_paragraphs() -> None:
+    settings = Settings()
+    retrieved, given = load_answerer(settings, warm_up=False), load_answerer(settings, False, given_passages=True)
+    config = retrieved.reader.config
+
+    assert config.open_null_threshold is not None and config.open_null_threshold != config.null_threshold
+    assert (retrieved.threshold, given.threshold) == (config.open_null_threshold, config.null_threshold)
+    assert given.reader is not None and given.top_k == retrieved.top_k
