@@ -40,7 +40,9 @@ class ReaderOutput:
 
     def ranked(self) -> list[PassageSpan]:
         """Spans by their margin over the no-answer score of their own window, best first: across retrieved passages
-        this beat raw span scores by 2.7 F1 on the held-out SQuAD articles (open mode, top_k 5)."""
+        this beats raw span scores on the held-out SQuAD test articles (open mode, top_k 5, each ranking with its own
+        threshold calibrated on the calibration articles): reader v2 F1 48.0 against 45.1 (v1: by 2.7); the 2026-12-02
+        closing note of issue 14 has the command."""
         return sorted(self.spans, key=lambda span: span.margin, reverse=True)
 
     def margin(self) -> float:
