@@ -42,7 +42,7 @@ def open_predictions(
         pipeline = QAPipeline(HybridRetriever(data, embedder), None, data.documents, top_k)
         for question in questions:
             passages = pipeline.passages(question.question)
-            _, ranked = answerer.ranked_spans(question.question, passages)
+            ranked = answerer.ranked_spans(question.question, passages)
             if not ranked:  # abstains whatever the threshold
                 predictions.append(("", float("-inf")))
                 continue
