@@ -18,15 +18,19 @@ from service.api.document_routes import router as document_router
 from service.api.errors import ServiceError
 from service.api.limits import BodyLimit
 from service.api.live_index import LiveIndex
+from service.api.model_turn import ModelThread
 from service.api.routes import router
 from service.settings import Settings
 
 
 def create_app(
-    settings: Settings | None = None, pipeline: QAPipeline | None = None, live_index: LiveIndex | None = None
+    settings: Settings | None = None,
+    pipeline: QAPipeline | None = None,
+    live_index: LiveIndex | None = None,
+    model_thread: ModelThread | None = None,
 ) -> FastAPI:
     """The app; pass `pipeline` (read-only) or `live_index` to serve ready-made ones (tests hand in fakes), else it
-    loads from `settings`."""
+    loads from `settings`, on `model_thread` when given (one that already ran a model, see service.api.model_turn)."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -38,12 +42,12 @@ def create_app(
         else:
             from service.runtime import load_live_index
 
-            app.state.live_index = load_live_index(settings)
+            app.state.live_index = load_live_index(settings, model_thread=model_thread)
         batcher = QuestionBatcher(
             settings.batch_window_ms,
             settings.max_batch_questions,
             settings.max_queued_questions,
-            turn=app.state.live_index.model_turn,
+            model_thread=app.state.live_index.model_thread,
         )
         await batcher.start()
         app.state.batcher = batcher

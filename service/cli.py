@@ -106,16 +106,20 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from index.embedding import SentenceEmbedder
+    from service.api.model_turn import ModelThread
     from service.app import create_app
     from service.runtime import ensure_index
 
     settings = Settings()
+    # A first build embeds on the thread that then serves the models: torch is fastest on one thread only.
+    model_thread = ModelThread()
+    store = model_thread.run(ensure_index, settings, SentenceEmbedder(settings.embedding_model), True)
     # Held open while serving: Milvus Lite's embedded server then starts once, shared with the app's store.
-    with closing(ensure_index(settings, SentenceEmbedder(settings.embedding_model), progress=True)):
+    with closing(store):
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
         # lifespan's shutdown, which waits for a document write to reach its generation switch.
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, model_thread=model_thread),
             host=args.host,
             port=args.port,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,

@@ -3,7 +3,6 @@
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 
 import faiss
@@ -15,7 +14,7 @@ from index.embedding import Embedder, SentenceEmbedder
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
-from service.api.model_turn import TurnTakingEmbedder
+from service.api.model_turn import ModelThread, TurnTakingEmbedder
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -121,27 +120,37 @@ def pipeline_opener(
     return open_pipeline
 
 
-def load_live_index(settings: Settings, embedder: Embedder | None = None) -> LiveIndex:
-    """The service's index: answers from the current generation, and takes document writes when a token is set."""
+def load_live_index(
+    settings: Settings, embedder: Embedder | None = None, model_thread: ModelThread | None = None
+) -> LiveIndex:
+    """The service's index: answers from the current generation, and takes document writes when a token is set.
+
+    Everything that runs a model (a first build, the warm-up) runs on the model thread that later reads the questions
+    (`model_thread`, else a new one): one thread for torch keeps its forward passes fast (service.api.model_turn)."""
+    model_thread = model_thread or ModelThread()
+    try:
+        return model_thread.run(_load_live_index, settings, embedder, model_thread)
+    except BaseException:
+        model_thread.shutdown()
+        raise
+
+
+def _load_live_index(settings: Settings, embedder: Embedder | None, model_thread: ModelThread) -> LiveIndex:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = embedder or question_embedder(settings)
     threads = settings.torch_threads
     if threads and "torch" in sys.modules:  # loaded by a real model; a fake embedder in tests needs none
         sys.modules["torch"].set_num_threads(threads)
     # One question is one row against a small flat index: FAISS's OpenMP team only adds its start-up and, with another
-    # process on the cores, its spinning (8 ms a search here against 0.01 ms on one thread).
+    # process on the cores, its spinning (8 ms a search here against 0.01 ms on one thread). The setting is the calling
+    # thread's: this is the model thread, where searches run.
     faiss.omp_set_num_threads(1)
-    store = ensure_index(settings, index_embedder(settings, embedder))
-    model_turn = threading.Lock()
+    writes = index_embedder(settings, embedder)
+    store = ensure_index(settings, writes)
     builder = None
     if settings.admin_token is not None:
-        # Writes embed with their own model copy: one fast tokenizer used from two threads at once can fail
-        # ("Already borrowed"), and a long upload then never holds up the questions.
-        if isinstance(embedder, SentenceEmbedder):
-            write_embedder: Embedder = SentenceEmbedder(embedder.model_id).load()
-        else:
-            write_embedder = embedder
-        # It takes turns with the question batches (service.api.model_turn) instead of halving their cores.
-        builder = IndexBuilder(store, TurnTakingEmbedder(write_embedder, model_turn), settings.chunking)
+        # Written documents embed on the model thread too, in turns with the question batches instead of halving their
+        # cores; one thread also means the questions' model and tokenizer can serve the writes without a copy.
+        builder = IndexBuilder(store, TurnTakingEmbedder(writes, model_thread), settings.chunking)
     opener = pipeline_opener(embedder, load_answerer(settings), settings)
-    return LiveIndex(store, opener, builder, model_turn=model_turn).load()
+    return LiveIndex(store, opener, builder, model_thread=model_thread).load()

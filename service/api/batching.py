@@ -1,21 +1,20 @@
 """Questions asked at about the same time, answered together: one embedding call and one reader pass per batch.
 
-The model work runs on one dedicated thread, off the event loop, so the server keeps accepting requests while a batch
-is read; the questions that arrive meanwhile form the next batch. On two cores one model thread is the right pool size:
-torch already spreads a batch over both cores, and two batches at once would only fight for them. The queue is
+The model work runs on the model thread (service.api.model_turn), off the event loop, so the server keeps accepting
+requests while a batch is read; the questions that arrive meanwhile form the next batch. One thread is the right pool
+size: torch already spreads a batch over both cores, and two batches at once would only fight for them. The queue is
 bounded: past `max_queue` waiting questions a request is refused at once (503 with Retry-After) instead of waiting
 seconds for its turn.
 """
 
 import asyncio
 import contextlib
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
 from service.answering.pipeline import AskResult, QAPipeline
 from service.api.errors import Overloaded
+from service.api.model_turn import ModelThread
 
 
 @dataclass
@@ -28,22 +27,22 @@ class _Question:
 
 class QuestionBatcher:
     def __init__(
-        self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256, turn: "threading.Lock | None" = None
+        self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256, model_thread: ModelThread | None = None
     ) -> None:
-        """`turn`: held while a batch is read; writes' embedding takes it too (see service.api.model_turn)."""
+        """`model_thread`: where batches are read, shared with writes' embedding; unset: a thread of its own, stopped
+        with the batcher."""
         self.window = window_ms / 1000
-        self.turn = turn or threading.Lock()
+        self.own_thread = model_thread is None
+        self.model_thread = model_thread or ModelThread()
         self.max_batch = max_batch
         self.max_queue = max_queue
         self._queue: asyncio.Queue[_Question] | None = None
         self._worker: asyncio.Task | None = None
-        self._executor: ThreadPoolExecutor | None = None
         self.batches = 0  # how many batches ran, and how many questions they held (for tests and logs)
         self.questions = 0
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qa-model")
         self._worker = asyncio.create_task(self._run(), name="qa-batcher")
 
     async def stop(self) -> None:
@@ -56,8 +55,8 @@ class QuestionBatcher:
             item = self._queue.get_nowait()
             if not item.future.done():
                 item.future.set_exception(Overloaded("the service is shutting down", {"Retry-After": "5"}))
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
+        if self.own_thread:
+            self.model_thread.shutdown()
 
     async def ask(self, pipeline: QAPipeline, question: str, top_k: int | None = None) -> AskResult:
         """The pipeline's answer to one question, read in a batch with whatever else is asked meanwhile; `took_ms`
@@ -96,8 +95,8 @@ class QuestionBatcher:
             for pipeline in dict.fromkeys(item.pipeline for item in live):  # a new generation mid-batch: its own pass
                 group = [item for item in live if item.pipeline is pipeline]
                 try:
-                    results = await loop.run_in_executor(
-                        self._executor, self._read, pipeline, [(item.text, item.top_k) for item in group]
+                    results = await self.model_thread.run_async(
+                        pipeline.ask_many, [(item.text, item.top_k) for item in group]
                     )
                 except Exception as error:
                     if len(group) == 1:
@@ -105,7 +104,7 @@ class QuestionBatcher:
                             group[0].future.set_exception(error)
                         continue
                     # One question's failure must not fail the others asked with it: answer each on its own.
-                    await self._one_by_one(loop, pipeline, group)
+                    await self._one_by_one(pipeline, group)
                     continue
                 self.batches += 1
                 self.questions += len(group)
@@ -113,14 +112,10 @@ class QuestionBatcher:
                     if not item.future.done():
                         item.future.set_result(result)
 
-    def _read(self, pipeline: QAPipeline, questions: list[tuple[str, int | None]]) -> list[AskResult]:
-        with self.turn:
-            return pipeline.ask_many(questions)
-
-    async def _one_by_one(self, loop: asyncio.AbstractEventLoop, pipeline: QAPipeline, group: list[_Question]) -> None:
+    async def _one_by_one(self, pipeline: QAPipeline, group: list[_Question]) -> None:
         for item in group:
             try:
-                [result] = await loop.run_in_executor(self._executor, self._read, pipeline, [(item.text, item.top_k)])
+                [result] = await self.model_thread.run_async(pipeline.ask_many, [(item.text, item.top_k)])
             except Exception as error:
                 if not item.future.done():
                     item.future.set_exception(error)

@@ -18,6 +18,7 @@ from index.documents import Document
 from index.faiss_store import FaissStore
 from index.store import IndexBusy, IndexStore, IndexUnavailable
 from service.answering.pipeline import QAPipeline
+from service.api.model_turn import ModelThread
 
 log = logging.getLogger(__name__)
 
@@ -29,16 +30,17 @@ class LiveIndex:
         open_pipeline: Callable[[DocumentStore], QAPipeline],
         builder: IndexBuilder | None = None,
         pipeline: QAPipeline | None = None,
-        model_turn: "threading.Lock | None" = None,
+        model_thread: ModelThread | None = None,
     ) -> None:
         """`open_pipeline` makes a pipeline over a store's snapshot; `builder` makes it writable; `pipeline` (with no
-        store) serves a fixed, ready-made pipeline; `model_turn` is the lock the builder's embedder takes, which the
-        question batcher shares (service.api.model_turn). A FAISS index folder's IndexStore is taken as its FaissStore."""
+        store) serves a fixed, ready-made pipeline; `model_thread` runs the models (service.api.model_turn): the question
+        batcher reads on it and the builder's embedder embeds on it. A FAISS index folder's IndexStore is taken as its
+        FaissStore."""
         self.store: DocumentStore | None = FaissStore(store) if isinstance(store, IndexStore) else store
         self.builder = builder
         self._open_pipeline = open_pipeline
         self._pipeline = pipeline
-        self.model_turn = model_turn or threading.Lock()
+        self.model_thread = model_thread or ModelThread()
         self._swap = threading.Lock()
         self.writing = threading.Lock()  # held through a write, so shutdown can wait for one to finish
 
@@ -86,9 +88,11 @@ class LiveIndex:
         return report
 
     def close(self) -> None:
-        """Release the store (a Milvus connection; Milvus Lite's embedded server with the last one)."""
+        """Release the store (a Milvus connection; Milvus Lite's embedded server with the last one), stop the model
+        thread."""
         if self.store is not None:
             self.store.close()
+        self.model_thread.shutdown()
 
     def _refresh(self) -> None:
         assert self.store is not None

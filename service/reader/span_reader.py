@@ -12,6 +12,8 @@ from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
 PAD_MULTIPLE = 32
+WINDOWS_PER_PASS = 40  # most windows one forward pass takes (see read_batch)
+MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 # Left in float32 under int8: the feed-forward layers (both projections) and the span head; only the attention's four
 # projections are int8. On every third gold question over the bundled articles (38), quantising all but the span head
 # changed 4 best spans (crude F1 51.4 -> 46.5), all but the feed-forward output too 5 (44.1); the attention alone, 2
@@ -146,21 +148,34 @@ class SpanReader:
             stride=self.config.stride,
             return_overflowing_tokens=True,
             return_offsets_mapping=True,
-            padding=True,
-            # bf16 kernels are built per input shape: rounding widths up to a multiple of 32 keeps the shapes few, so
-            # after warm_up() a request almost never pays for building one (p50 of a read 48 -> 34 ms here).
-            pad_to_multiple_of=PAD_MULTIPLE if self.bf16 else None,
-            return_tensors="pt",
         )
-        window_owner = encoding.pop("overflow_to_sample_mapping").tolist()
-        offsets = encoding.pop("offset_mapping").numpy()
-        context_mask = np.array(
-            [[sequence_id == 1 for sequence_id in encoding.sequence_ids(window)] for window in range(len(window_owner))]
-        )
-        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            logits = self.model(**encoding)
-        start_logits = logits.start_logits.float().numpy()
-        end_logits = logits.end_logits.float().numpy()
+        window_owner = encoding["overflow_to_sample_mapping"]
+        lengths = [len(ids) for ids in encoding["input_ids"]]
+        width = max(lengths)
+        offsets = np.zeros((len(lengths), width, 2), dtype=np.int64)
+        context_mask = np.zeros((len(lengths), width), dtype=bool)
+        for window, length in enumerate(lengths):
+            offsets[window, :length] = encoding["offset_mapping"][window]
+            context_mask[window, :length] = [sequence_id == 1 for sequence_id in encoding.sequence_ids(window)]
+        start_logits = np.zeros((len(lengths), width), dtype=np.float32)
+        end_logits = np.zeros((len(lengths), width), dtype=np.float32)
+        # Windows of about the same length go through the model together, a few dozen at a time: padding a batch to
+        # its longest window and making one huge pass both cost throughput.
+        by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
+        for first in range(0, len(by_length), WINDOWS_PER_PASS):
+            group = by_length[first : first + WINDOWS_PER_PASS]
+            batch = self.tokenizer.pad(
+                {key: [encoding[key][window] for window in group] for key in MODEL_INPUTS if key in encoding},
+                # bf16 kernels are built per input shape: rounding widths up to a multiple of 32 keeps the shapes
+                # few, so after warm_up() a request almost never pays for building one (p50 of a read 48 -> 34 ms).
+                pad_to_multiple_of=PAD_MULTIPLE if self.bf16 else None,
+                return_tensors="pt",
+            )
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+                logits = self.model(**batch)
+            used = max(lengths[window] for window in group)
+            start_logits[group, :used] = logits.start_logits[:, :used].float().numpy()
+            end_logits[group, :used] = logits.end_logits[:, :used].float().numpy()
         outputs = []
         for item in range(len(items)):
             windows = [window for window, owner in enumerate(window_owner) if owners[owner][0] == item]

@@ -9,6 +9,7 @@ from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from index.documents import BUNDLED_CORPUS
 from service.app import create_app
+from service.reader import span_reader
 from service.reader.span_reader import SpanReader, bf16_supported
 from service.runtime import load_answerer
 from service.settings import READER_MODEL_DIR, Settings
@@ -88,6 +89,24 @@ def test_bf16_inference_makes_the_same_choices_as_float32() -> None:
         tied = {(span.passage, span.start, span.end) for span in exact if best.margin - span.margin < TIED_LOGITS}
         assert (best_fast.passage, best_fast.start, best_fast.end) in tied, question
         assert abs(best.margin - best_fast.margin) < 0.5, question
+
+
+def test_questions_read_together_in_passes_of_a_few_windows_get_what_each_gets_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Windows are grouped by length into passes of WINDOWS_PER_PASS; no grouping may change a question's spans."""
+    texts = [path.read_text(encoding="utf-8") for path in sorted(BUNDLED_CORPUS.glob("*.txt"))]
+    passages = [texts[0][:300], texts[1][:1500], texts[0][2000:2600], texts[1][:90]]  # 1 to 4 windows each
+    reader = SpanReader.from_dir(READER_MODEL_DIR, bf16=False)
+    alone = [reader.read(question, passages) for question in QUESTIONS]
+
+    monkeypatch.setattr(span_reader, "WINDOWS_PER_PASS", 3)
+    together = reader.read_batch([(question, passages) for question in QUESTIONS])
+
+    for question, one, many in zip(QUESTIONS, alone, together, strict=True):
+        assert [(s.passage, s.start, s.end) for s in many.spans] == [(s.passage, s.start, s.end) for s in one.spans]
+        assert [s.score for s in many.spans] == pytest.approx([s.score for s in one.spans], abs=1e-3), question
+        assert many.null_score == pytest.approx(one.null_score, abs=1e-3), question
 
 
 def test_int8_inference_makes_the_same_choices_as_float32() -> None:
