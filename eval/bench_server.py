@@ -1,7 +1,6 @@
 """Whole processes for the benchmark: `qa serve` on a free loopback port, and timed `qa ask` runs (cold start)."""
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import httpx
 
+from eval.processes import free_port, stop_process
+
 QA = [sys.executable, "-m", "service.cli", "-q"]  # the module, not the `qa` script: PYTHONPATH and venvs both apply
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def peak_rss_mb(pid: int) -> float | None:
@@ -55,12 +50,7 @@ def serve(env: dict[str, str], ready_timeout_s: float = 600.0) -> Iterator[Serve
             _wait_ready(process, base_url, log, started + ready_timeout_s)
             yield Server(base_url, process.pid, time.perf_counter() - started)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_process(process)
 
 
 def _wait_ready(process: subprocess.Popen, base_url: str, log, deadline: float) -> None:

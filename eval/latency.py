@@ -7,7 +7,6 @@ set's, cycled) one at a time, and reads the server's peak resident memory (VmHWM
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -18,12 +17,7 @@ import httpx
 import numpy as np
 
 from eval.datasets import GOLD_SET
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from eval.processes import free_port, stop_process
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -34,7 +28,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 def measure(questions: list[str], count: int, top_k: int | None, env: dict[str, str]) -> dict:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory(prefix="qa-latency-") as index_dir:
         started = time.perf_counter()
         server = subprocess.Popen(
@@ -66,8 +60,7 @@ def measure(questions: list[str], count: int, top_k: int | None, env: dict[str, 
                 answerer = client.get("/health").json()["answerer"]
             peak = _peak_rss_mb(server.pid)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            stop_process(server)
     return {
         "answerer": answerer,
         "settings": {k: v for k, v in {**os.environ, **env}.items() if k.startswith("QA_")},

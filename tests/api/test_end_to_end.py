@@ -14,6 +14,10 @@ pytestmark = pytest.mark.model
 
 FIRST = "000_5391de805404b0fb"
 SECOND = "003_44882e964004ca2e"
+# Strict: a reader that gets one of these right fails the test until its mark is removed.
+MISSED_BY_READER_V2 = pytest.mark.xfail(
+    strict=True, reason="issue 14: reader v2 misses it (see the closing note); passes again when fixed"
+)
 
 
 @pytest.fixture(scope="module")
@@ -51,17 +55,13 @@ def test_the_service_is_ready(client: TestClient) -> None:
             "How much of Scale did Meta buy?",
             "49%",
             FIRST,
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 14: reader v2 misses it (see the closing note); passes again when fixed"
-            ),
+            marks=MISSED_BY_READER_V2,
         ),
         pytest.param(
             "Who founded Scale?",
             "Alexandr Wang",
             FIRST,
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 14: reader v2 misses it (see the closing note); passes again when fixed"
-            ),
+            marks=MISSED_BY_READER_V2,
         ),
         ("When was Scale AI founded?", "2016", SECOND),
         ("How much was Meta in talks to invest?", "$10 billion", SECOND),
@@ -69,9 +69,7 @@ def test_the_service_is_ready(client: TestClient) -> None:
             "How many H100 chips does Meta have?",
             "350,000",
             SECOND,
-            marks=pytest.mark.xfail(
-                strict=True, reason="issue 14: reader v2 misses it (see the closing note); passes again when fixed"
-            ),
+            marks=MISSED_BY_READER_V2,
         ),
     ],
 )

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from eval.processes import free_port
 from index.faiss_store import FaissStore
 from index.store import IndexUnavailable
 from index.stores import describe, open_store
-from tests.live_service import free_port
 
 
 def test_faiss_is_a_folder_and_opening_it_writes_nothing(tmp_path: Path) -> None:

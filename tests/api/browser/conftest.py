@@ -10,13 +10,13 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
+from eval.processes import free_port, stop_process
 from tests.api.browser.live_server import (
     CHROMEDRIVER,
     CHROMIUM,
     ROOT,
     SCREENSHOTS,
     LiveService,
-    free_port,
     wait_until_healthy,
 )
 
@@ -53,12 +53,7 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
         wait_until_healthy(url, process, log)
         yield LiveService(url)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, grace_seconds=15)
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 """Helpers for the browser tests: a service started with `qa serve`, reached over plain HTTP."""
 
 import json
-import socket
 import subprocess
 import time
 import urllib.error
@@ -38,12 +37,6 @@ class LiveService:
         roles = ["user", "assistant"] * len(contents)
         messages = [{"role": r, "content": c} for r, c in zip(roles, contents, strict=False)]
         return self.post("/chat", {"messages": messages})
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
