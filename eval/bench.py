@@ -76,6 +76,7 @@ def run_bench(plan: Plan, configs: list[Config], squad_dir: Path, workdir: Path)
     from eval.bench_haystack import HaystackQA, word_split_for
     from index.documents import BUNDLED_CORPUS, load_documents
     from index.embedding import SentenceEmbedder
+    from service.runtime import index_precision
     from service.settings import Settings
 
     run: dict = {"meta": _meta(plan, configs), "builds": {}, "configs": [c.to_json() for c in configs]}
@@ -86,7 +87,8 @@ def run_bench(plan: Plan, configs: list[Config], squad_dir: Path, workdir: Path)
     _step(
         f"indexing the bundled articles; {len(questions)} questions, configurations {', '.join(c.label for c in configs)}"
     )
-    embedder = SentenceEmbedder(settings.embedding_model).load()
+    # At the precision `qa index build` and the service build with.
+    embedder = SentenceEmbedder(settings.embedding_model, precision=index_precision(settings)).load()
     run["builds"]["bundled"] = bench_sections.build_index(bundled, documents, embedder, settings)
 
     if "inprocess" not in plan.skip:

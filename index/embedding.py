@@ -8,7 +8,8 @@ import numpy as np
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 
-EmbedderPrecision = Literal["float32", "int8"]
+EmbedderPrecision = Literal["float32", "bfloat16", "int8"]
+IndexPrecision = Literal["auto", "float32", "bfloat16"]
 
 
 class Embedder(Protocol):
@@ -42,15 +43,16 @@ class SentenceEmbedder:
     """Loads lazily in `load()`, so constructing it (and importing this module) stays cheap.
 
     A plain mean-pooled model (all-MiniLM-L6-v2) runs on transformers alone (`sentence_encoder`: the same vectors
-    without importing sentence-transformers); any other model through sentence-transformers. `precision="int8"`
-    quantises the model's Linear layers (`int8`): for questions only, since stored vectors are made in float32.
+    without importing sentence-transformers); any other model through sentence-transformers. `precision="bfloat16"`
+    runs it under bfloat16 autocast (weights and vectors stay float32); `precision="int8"` quantises its Linear layers
+    (`int8`), for questions only.
     """
 
     def __init__(
         self, model: str = DEFAULT_MODEL, batch_size: int = 64, precision: EmbedderPrecision = "float32"
     ) -> None:
-        if precision not in ("float32", "int8"):
-            raise ValueError(f"embedder precision {precision!r}: use float32 or int8")
+        if precision not in ("float32", "bfloat16", "int8"):
+            raise ValueError(f"embedder precision {precision!r}: use float32, bfloat16 or int8")
         self.model_id = model
         self.batch_size = batch_size
         self.precision = precision
@@ -67,6 +69,16 @@ class SentenceEmbedder:
             self._encoder = encoder(folder, int8=self.precision == "int8")
         return self
 
+    def sharing(self, precision: EmbedderPrecision) -> "SentenceEmbedder":
+        """This embedder at another precision, over the same model once loaded: float32 and bfloat16 run the same
+        float32 weights (bfloat16 only adds autocast), so they share them; int8 weights are a model of their own."""
+        if precision == self.precision:
+            return self
+        other = SentenceEmbedder(self.model_id, self.batch_size, precision)
+        if "int8" not in (precision, self.precision):
+            other._encoder = self._encoder  # None until loaded: then each loads its own
+        return other
+
     @property
     def encoder(self) -> Encoder:
         self.load()
@@ -80,5 +92,11 @@ class SentenceEmbedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.encoder.encode(texts, self.batch_size, progress)
+        encoder = self.encoder
+        if self.precision != "bfloat16":
+            return np.ascontiguousarray(encoder.encode(texts, self.batch_size, progress), dtype=np.float32)
+        import torch  # loaded with the model
+
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            vectors = encoder.encode(texts, self.batch_size, progress)
         return np.ascontiguousarray(vectors, dtype=np.float32)

