@@ -38,6 +38,10 @@ class FakeEmbedder:
     def load(self) -> "FakeEmbedder":
         return self
 
+    def sharing(self, precision: str) -> "FakeEmbedder":
+        """SentenceEmbedder.sharing: the fake's vectors are the same at any precision, so it is its own."""
+        return self
+
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         self.encoded += texts
         vectors = np.zeros((len(texts), DIMENSION), dtype=np.float32)
