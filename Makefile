@@ -45,8 +45,8 @@ eval: setup
 test: setup browser lint eval
 	$(BIN)/pytest
 
-# Not part of `make test`: 20-25 minutes on 2 idle cores, most of it the scale section (README, "Benchmark").
-# BENCH_ARGS=--quick for a smoke run; BENCH_ARGS="--skip scale" about 4 minutes.
+# Not part of `make test`: about 6 minutes on 2 idle cores, most of it the scale section (README, "Benchmark").
+# BENCH_ARGS=--quick for a smoke run; BENCH_ARGS="--skip scale" about 1.5 minutes.
 $(VENV)/.bench-installed: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test,milvus,bench]'
 	touch $@

@@ -186,7 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--embedder-precision",
         action="append",
-        choices=["float32", "int8"],
+        choices=["float32", "bfloat16", "int8"],
         help="the question embedder's; repeat to compare, with each --precision (default: QA_EMBEDDER_PRECISION)",
     )
     parser.add_argument("--top-k", type=_positive, help="passages per question (default: the reader's own)")
