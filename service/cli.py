@@ -112,7 +112,7 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     # A first build embeds on the thread that then serves the models: torch is fastest on one thread only.
     model_thread = ModelThread()
-    store = model_thread.run(ensure_index, settings, index_embedder(settings), True)
+    store = model_thread.run(lambda: ensure_index(settings, index_embedder(settings), progress=True))
     # Held open while serving: Milvus Lite's embedded server then starts once, shared with the app's store.
     with closing(store):
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
