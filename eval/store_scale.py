@@ -24,6 +24,7 @@ from index.document_store import DocumentStore, EmbeddedDocument, IndexSettings
 from index.documents import BUNDLED_CORPUS, Document, load_documents
 from index.embedding import Embedder, SentenceEmbedder
 from index.stores import open_store
+from service.runtime import index_precision
 from service.settings import Settings
 
 COLLECTION = "scale"
@@ -78,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = Settings()
     documents = load_documents([BUNDLED_CORPUS]) + _squad_paragraphs([p for p in files if p.is_file()], args.paragraphs)
-    embedder = SentenceEmbedder(settings.embedding_model).load()
+    embedder = SentenceEmbedder(settings.embedding_model, precision=index_precision(settings)).load()  # as `qa serve`
     embedded, embed_s = embed(documents, embedder, settings)
     chunks = sum(len(e.chunks) for e in embedded)
     index_settings = IndexSettings(embedder.model_id, int(embedded[0].vectors.shape[1]), settings.chunking)

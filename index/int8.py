@@ -7,7 +7,7 @@ so where the CPU has it activations get all 8 bits, which on all-MiniLM-L6-v2 to
 vector from 0.958 to 0.985 over the bundled articles' sentences.
 
 The rest of the model (embeddings, layer norms, attention scores, softmax) stays float32, and so do its inputs:
-bfloat16 autocast does not combine with it (a quantised Linear refuses bfloat16 input), so int8 is a precision of its
+bfloat16 does not combine with it (a quantised Linear refuses bfloat16 input), so int8 is a precision of its
 own, not a layer on top of bf16.
 """
 

@@ -1,4 +1,4 @@
-"""Whether this CPU runs bfloat16 natively: there bfloat16 autocast is the fast path for the models, elsewhere slower."""
+"""Whether this CPU runs bfloat16 natively: there bfloat16 weights are the fast path for the models, elsewhere slower."""
 
 from functools import cache
 

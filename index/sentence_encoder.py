@@ -42,13 +42,14 @@ def runs_here(folder: Path) -> bool:
 class MeanPooledEncoder:
     """Unit-length mean-pooled vectors from a transformer, in batches of similar length as sentence-transformers makes."""
 
-    def __init__(self, folder: Path, int8: bool = False) -> None:
+    def __init__(self, folder: Path, precision: str = "float32") -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        self.model = AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
-        if int8:
+        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
+        self.model = AutoModel.from_pretrained(folder, dtype=dtype).eval()
+        if precision == "int8":
             from index.int8 import quantize_linear_layers
 
             quantize_linear_layers(self.model)
@@ -76,7 +77,7 @@ class MeanPooledEncoder:
                 return_tensors="pt",
             )
             with torch.inference_mode():
-                tokens = self.model(**features).last_hidden_state.float()  # bfloat16 under autocast: pool in float32
+                tokens = self.model(**features).last_hidden_state.float()  # pooled in float32 whatever the weights
             mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             vectors[batch] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
@@ -86,11 +87,15 @@ class MeanPooledEncoder:
 class SentenceTransformerEncoder:
     """Any other sentence-transformers model, through sentence-transformers."""
 
-    def __init__(self, folder: Path, int8: bool = False) -> None:
+    def __init__(self, folder: Path, precision: str = "float32") -> None:
         from sentence_transformers import SentenceTransformer
 
         self.model = SentenceTransformer(str(folder), device="cpu")
-        if int8:
+        if precision == "bfloat16":
+            import torch
+
+            self.model.to(torch.bfloat16)  # sentence-transformers returns its numpy vectors in float32
+        if precision == "int8":
             from index.int8 import quantize_linear_layers
 
             quantize_linear_layers(self.model)

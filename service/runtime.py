@@ -98,9 +98,9 @@ def index_precision(settings: Settings) -> EmbedderPrecision:
 
 
 def index_embedder(settings: Settings, questions: Embedder | None = None) -> Embedder:
-    """The embedder that builds the index and embeds written documents, at `index_precision`: over the question
-    embedder's model where it can share it (not int8), else one that loads only if a build needs it. An embedder that
-    is not a SentenceEmbedder (the tests' fake) does both jobs as it is."""
+    """The embedder that builds the index and embeds written documents, at `index_precision`: the question embedder
+    itself at the same precision, else one of its own that loads when a build or a write first needs it. An embedder
+    that is not a SentenceEmbedder (the tests' fake) does both jobs as it is."""
     precision = index_precision(settings)
     if isinstance(questions, SentenceEmbedder):
         return questions.sharing(precision)

@@ -35,17 +35,17 @@ class Settings(BaseSettings):
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
     reader_precision: Literal["auto", "float32", "bfloat16", "int8"] = Field(
         "auto",
-        description="auto: bfloat16 autocast where the CPU runs it natively (AMX / AVX512-BF16), else float32;"
-        " int8: the Linear layers quantised to int8 at load (float32 activations, no autocast)",
+        description="auto: bfloat16 weights where the CPU runs them natively (AMX / AVX512-BF16), else float32;"
+        " int8: the Linear layers quantised to int8 at load (float32 activations)",
     )
     embedder_precision: EmbedderPrecision = Field(
         "float32",
-        description="The question embedder: float32, bfloat16 autocast, or int8 Linear layers",
+        description="The question embedder: float32, bfloat16 weights, or int8 Linear layers",
     )
     index_precision: IndexPrecision = Field(
         "auto",
-        description="The embedding of stored chunks (index builds and document writes): auto: bfloat16 autocast where"
-        " the CPU runs it natively (AMX / AVX512-BF16), else float32. Vectors are stored in float32 either way",
+        description="The embedding of stored chunks (index builds and document writes): auto: bfloat16 weights where"
+        " the CPU runs them natively (AMX / AVX512-BF16), else float32. Vectors are stored in float32 either way",
     )
     top_k: int | None = Field(
         None,

@@ -66,9 +66,10 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   - `abstain`, from the weights of `answerable`: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
     {_negatives(training)}.
-- Weights: fp16 safetensors, loaded as float32 on the CPU and run under bfloat16 autocast where the CPU supports it
-  natively ({"as" if report["bf16_inference"] else "not"} for the figures below); `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load
-  instead (float32 activations, no autocast; not the precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
+- Weights: fp16 safetensors, loaded as bfloat16 where the CPU runs it natively, else as float32; bfloat16 {"was" if report["bf16_inference"] else "was not"} used
+  for the figures below (float32 weights under bfloat16 autocast, at the end of training and with `--calibrate-only`; serving loads
+  bfloat16 weights, which make the same choices, tested); `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load instead (float32 activations; not the
+  precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,
   weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
   length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}, seed {training["seed"]};

@@ -260,7 +260,11 @@ def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
     _, calibration, test = split_articles(questions)
     if not calibration:
         raise ValueError("no calibration questions: the SQuAD files hold none of the calibration articles")
-    reader = SpanReader.from_dir(folder)
+    # float32 weights under bf16 autocast, as at the end of training: they are saved back exactly as they were read
+    # (bfloat16 weights, what serving loads, would round them).
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
+    reader = SpanReader(model, tokenizer, ReaderConfig.read(folder))
     previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
     kept = ("training", "stages", "train_windows", "train_seconds", "position", "unfinished", "run")
     report = {key: previous[key] for key in kept if key in previous}
@@ -292,6 +296,8 @@ def calibrate_open_use(
 
 def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None) -> None:
     """Write fp16 weights, tokenizer and config to a sibling folder, then swap it in, so `output` is never half-written."""
+    if next(model.parameters()).dtype != torch.float32:
+        raise ValueError("save_reader writes fp16 from float32 weights; these are rounded already (bfloat16?)")
     staging = output.with_name(output.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
     model.save_pretrained(staging, state_dict={k: v.to(torch.float16) for k, v in model.state_dict().items()})
