@@ -1,7 +1,8 @@
 """The two ways a sentence-transformers model is run here. `MeanPooledEncoder` runs the recipe of all-MiniLM-L6-v2
-(transformer, mean pooling, unit length) on transformers alone: importing sentence_transformers was about a third of a
-cold start's imports (it pulls in scikit-learn, pandas and pyarrow), and it gives the same vectors (to 1e-5, tested).
-`SentenceTransformerEncoder` runs any other model through sentence-transformers itself.
+(a BERT encoder, mean pooling, unit length) on `index.bert` and `tokenizers` alone: importing sentence_transformers
+was about a third of a cold start's imports (it pulls in scikit-learn, pandas and pyarrow), transformers most of the
+rest, and it gives the same vectors (to 1e-5, tested). `SentenceTransformerEncoder` runs any other model through
+sentence-transformers itself.
 """
 
 import json
@@ -23,8 +24,8 @@ def _read_json(path: Path) -> Any:
 
 
 def runs_here(folder: Path) -> bool:
-    """Whether `folder` holds a model `MeanPooledEncoder` reproduces: one transformer, mean pooling, normalisation,
-    no prompts and no lower-casing of its own."""
+    """Whether `folder` holds a model `MeanPooledEncoder` reproduces: one BERT (safetensors weights, a tokenizer.json),
+    mean pooling, normalisation, no prompts and no lower-casing of its own."""
     modules = _read_json(folder / "modules.json")
     if [module.get("type") for module in modules] != MEAN_POOLED_NORMALISED or modules[0].get("path") != "":
         return False
@@ -32,7 +33,10 @@ def runs_here(folder: Path) -> bool:
     modes = {key for key, value in pooling.items() if key.startswith("pooling_mode") and value}
     options = _read_json(folder / "config_sentence_transformers.json")
     return (
-        modes == {"pooling_mode_mean_tokens"}
+        _read_json(folder / "config.json").get("model_type") == "bert"
+        and (folder / "tokenizer.json").is_file()
+        and (folder / "model.safetensors").is_file()
+        and modes == {"pooling_mode_mean_tokens"}
         and not _read_json(folder / "sentence_bert_config.json").get("do_lower_case", False)
         and not options.get("prompts")
         and not options.get("default_prompt_name")
@@ -40,25 +44,34 @@ def runs_here(folder: Path) -> bool:
 
 
 class MeanPooledEncoder:
-    """Unit-length mean-pooled vectors from a transformer, in batches of similar length as sentence-transformers makes."""
+    """Unit-length mean-pooled vectors from a BERT encoder (`index.bert`, tokenized by `tokenizers`), in batches of
+    similar length as sentence-transformers makes."""
 
     def __init__(self, folder: Path, precision: str = "float32") -> None:
         import torch
-        from transformers import AutoModel, AutoTokenizer
+        from tokenizers import Tokenizer
 
-        self.tokenizer = AutoTokenizer.from_pretrained(folder)
-        dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
-        self.model = AutoModel.from_pretrained(folder, dtype=dtype).eval()
+        from index.bert import BertConfig, load_encoder, pad_id
+
+        self.model = load_encoder(folder, torch.bfloat16 if precision == "bfloat16" else torch.float32)
         if precision == "int8":
             from index.int8 import quantize_linear_layers
 
             quantize_linear_layers(self.model)
+        config = BertConfig.read(folder)
         max_length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
-        self.max_length = min(max_length or self.tokenizer.model_max_length, self.model.config.max_position_embeddings)
-        self.dimension = int(self.model.config.hidden_size)
+        max_length = max_length or _read_json(folder / "tokenizer_config.json").get("model_max_length")
+        self.max_length = min(max_length or config.max_position_embeddings, config.max_position_embeddings)
+        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
+        self.pad_id = pad_id(self.tokenizer)
+        self.dimension = config.hidden_size
 
     def encode(self, texts: list[str], batch_size: int, progress: bool) -> np.ndarray:
         import torch
+
+        from index.bert import padded
 
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
@@ -69,15 +82,9 @@ class MeanPooledEncoder:
             starts = tqdm(starts, desc="Batches")
         for first in starts:
             batch = order[first : first + batch_size]
-            features = self.tokenizer(
-                [texts[index] for index in batch],
-                padding=True,
-                truncation="longest_first",
-                max_length=self.max_length,
-                return_tensors="pt",
-            )
+            features = padded(self.tokenizer.encode_batch([texts[index] for index in batch]), self.pad_id)
             with torch.inference_mode():
-                tokens = self.model(**features).last_hidden_state.float()  # pooled in float32 whatever the weights
+                tokens = self.model(features["input_ids"], features["attention_mask"]).float()  # pooled in float32
             mask = features["attention_mask"].unsqueeze(-1).to(tokens.dtype)
             pooled = (tokens * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             vectors[batch] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()

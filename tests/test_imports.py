@@ -15,20 +15,21 @@ from index.store import IndexStore
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
-# Heavy packages that the `qa` command does not need at all to answer: the HTTP stack, sentence-transformers (the
-# bundled embedder runs on transformers alone) and what it pulls in, and the benchmark's extras.
+# Heavy packages that the `qa` command does not need at all to answer: the HTTP stack, sentence-transformers and
+# transformers (both models run on index.bert and tokenizers) and what they pull in, and the benchmark's extras.
 NEVER_FOR_A_QUESTION = [
     "fastapi",
     "starlette",
     "uvicorn",
     "sentence_transformers",
+    "transformers",
     "sklearn",
     "pandas",
     "pyarrow",
     "haystack",
     "matplotlib",
 ]
-MODELS = ["torch", "transformers"]
+MODELS = ["torch", "tokenizers"]
 
 
 def modules_after(code: str, env: dict[str, str] | None = None) -> list[str]:
@@ -64,7 +65,7 @@ def test_listing_the_index_loads_no_model(tmp_path: Path) -> None:
 
 
 @pytest.mark.model
-def test_asking_loads_the_models_but_not_the_web_framework_nor_sentence_transformers(tmp_path: Path) -> None:
+def test_asking_loads_the_models_but_not_the_web_framework_nor_transformers(tmp_path: Path) -> None:
     # No index yet: `qa ask` builds one first, with the same embedder, so building is covered too.
     loaded = modules_after(
         "from service.cli import main\nassert main(['-q', 'ask', 'When was Scale AI founded?']) == 0",

@@ -6,15 +6,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForQuestionAnswering, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerFast
+from tokenizers import Encoding, Tokenizer
 
+from index.bert import load_span_model, pad_id, padded
 from index.precision import bf16_supported
 from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
+TOKENIZER = "tokenizer.json"
 PAD_MULTIPLE = 32
 WINDOWS_PER_PASS = 40  # most windows one forward pass takes (see read_batch)
-MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 # Left in float32 under int8: the feed-forward layers (both projections) and the span head; only the attention's four
 # projections are int8. On every third gold question over the bundled articles (38), quantising all but the span head
 # changed 4 best spans (crude F1 51.4 -> 46.5), all but the feed-forward output too 5 (44.1); the attention alone, 2
@@ -73,6 +74,20 @@ class ReaderConfig:
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
 
 
+def window_tokenizer(tokenizer: object, max_length: int, stride: int) -> Tokenizer:
+    """A copy of `tokenizer` (a `tokenizers.Tokenizer`, or transformers' fast tokenizer around one, as training has)
+    that cuts a question and its passage into windows of `max_length` tokens overlapping by `stride`, the passage
+    truncated, never the question: what transformers does with `truncation="only_second"` and a stride, since its
+    fast tokenizers call this same library."""
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    if not isinstance(backend, Tokenizer):
+        raise TypeError(f"the reader needs a fast (tokenizers) tokenizer, not {type(tokenizer).__name__}")
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_padding()
+    copy.enable_truncation(max_length, stride=stride, strategy="only_second")
+    return copy
+
+
 class SpanReader:
     """Scores every span of every passage of a question with one forward pass.
 
@@ -84,16 +99,20 @@ class SpanReader:
 
     def __init__(
         self,
-        model: PreTrainedModel,
-        tokenizer: PreTrainedTokenizerFast,
+        model: torch.nn.Module,
+        tokenizer: object,
         config: ReaderConfig,
         bf16: bool | None = None,
         int8: bool = False,
     ) -> None:
+        """`model`: `index.bert.BertSpans` (serving) or transformers' BertForQuestionAnswering (training); `tokenizer`:
+        a `tokenizers.Tokenizer` or transformers' fast tokenizer (kept as given: training saves it)."""
         if int8 and bf16:
             raise ValueError("the reader runs in int8 or in bfloat16, not both: int8 layers take float32 activations")
         self.model = model.eval()
         self.tokenizer = tokenizer
+        self.windows = window_tokenizer(tokenizer, config.max_length, config.stride)
+        self.pad_id = pad_id(self.windows)
         self.config = config
         self.int8 = int8
         self.bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
@@ -112,25 +131,24 @@ class SpanReader:
     @classmethod
     def from_dir(cls, folder: Path, bf16: bool | None = None, int8: bool = False) -> "SpanReader":
         folder = Path(folder)
-        if not (folder / "config.json").exists():
+        if not (folder / "config.json").exists() or not (folder / TOKENIZER).exists():
             raise FileNotFoundError(
                 f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader/model)"
                 f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
-        tokenizer = AutoTokenizer.from_pretrained(folder)
         bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
-        # bfloat16 weights: a forward pass over 5 windows 42 -> 35 ms against float32 weights under autocast, the
-        # logits as close to float32's (largest difference 0.071 against 0.071; /work/scratch/bf16w_probe.py).
-        dtype = torch.bfloat16 if bf16 else torch.float32
-        model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=dtype)
-        return cls(model, tokenizer, ReaderConfig.read(folder), bf16, int8)
+        # bfloat16 weights rather than float32 ones under autocast, which casts every weight on every pass: `qa ask`
+        # p50 over the 112 gold questions 36.0 -> 31.7 ms, alternating in one process; held-out F1 (reader mode)
+        # 59.83 against float32's 59.85 (2026-12-02).
+        model = load_span_model(folder, torch.bfloat16 if bf16 else torch.float32)
+        return cls(model, Tokenizer.from_file(str(folder / TOKENIZER)), ReaderConfig.read(folder), bf16, int8)
 
     def warm_up(self, windows: int) -> None:
         """Run every padded width once for a batch of `windows` windows, so requests of that size build no kernels."""
         if not self.bf16:
             return
         for width in range(PAD_MULTIPLE, self.config.max_length + 1, PAD_MULTIPLE):
-            ids = torch.full((windows, width), self.tokenizer.pad_token_id or 0, dtype=torch.long)
+            ids = torch.full((windows, width), self.pad_id, dtype=torch.long)
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
                 self.model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids))
 
@@ -143,23 +161,20 @@ class SpanReader:
         owners = [(item, passage) for item, (_, passages) in enumerate(items) for passage in range(len(passages))]
         if not owners:
             return [ReaderOutput([], float("inf")) for _ in items]
-        encoding = self.tokenizer(
-            [items[item][0] for item, _ in owners],
-            [items[item][1][passage] for item, passage in owners],
-            truncation="only_second",
-            max_length=self.config.max_length,
-            stride=self.config.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-        )
-        window_owner = encoding["overflow_to_sample_mapping"]
-        lengths = [len(ids) for ids in encoding["input_ids"]]
+        pairs = [(items[item][0], items[item][1][passage]) for item, passage in owners]
+        windows: list[Encoding] = []
+        window_owner: list[int] = []  # the (question, passage) pair each window was cut from
+        for owner, encoding in enumerate(self.windows.encode_batch(pairs)):
+            for window in (encoding, *encoding.overflowing):
+                windows.append(window)
+                window_owner.append(owner)
+        lengths = [len(window.ids) for window in windows]
         width = max(lengths)
         offsets = np.zeros((len(lengths), width, 2), dtype=np.int64)
         context_mask = np.zeros((len(lengths), width), dtype=bool)
-        for window, length in enumerate(lengths):
-            offsets[window, :length] = encoding["offset_mapping"][window]
-            context_mask[window, :length] = [sequence_id == 1 for sequence_id in encoding.sequence_ids(window)]
+        for index, (window, length) in enumerate(zip(windows, lengths, strict=True)):
+            offsets[index, :length] = window.offsets
+            context_mask[index, :length] = [sequence_id == 1 for sequence_id in window.sequence_ids]
         start_logits = np.zeros((len(lengths), width), dtype=np.float32)
         end_logits = np.zeros((len(lengths), width), dtype=np.float32)
         # Windows of about the same length go through the model together, a few dozen at a time: padding a batch to
@@ -167,13 +182,9 @@ class SpanReader:
         by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
         for first in range(0, len(by_length), WINDOWS_PER_PASS):
             group = by_length[first : first + WINDOWS_PER_PASS]
-            batch = self.tokenizer.pad(
-                {key: [encoding[key][window] for window in group] for key in MODEL_INPUTS if key in encoding},
-                # bf16 kernels are built per input shape: rounding widths up to a multiple of 32 keeps the shapes
-                # few, so after warm_up() a request almost never pays for building one (p50 of a read 48 -> 34 ms).
-                pad_to_multiple_of=PAD_MULTIPLE if self.bf16 else None,
-                return_tensors="pt",
-            )
+            # bf16 kernels are built per input shape: rounding widths up to a multiple of 32 keeps the shapes few, so
+            # after warm_up() a request almost never pays for building one (p50 of a read 48 -> 34 ms).
+            batch = padded([windows[window] for window in group], self.pad_id, PAD_MULTIPLE if self.bf16 else None)
             with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
                 logits = self.model(**batch)
             used = max(lengths[window] for window in group)
@@ -181,23 +192,23 @@ class SpanReader:
             end_logits[group, :used] = logits.end_logits[:, :used].float().numpy()
         outputs = []
         for item in range(len(items)):
-            windows = [window for window, owner in enumerate(window_owner) if owners[owner][0] == item]
-            if not windows:
+            rows = [row for row, owner in enumerate(window_owner) if owners[owner][0] == item]
+            if not rows:
                 outputs.append(ReaderOutput([], float("inf")))
                 continue
             token_spans = best_token_spans(
-                start_logits[windows], end_logits[windows], context_mask[windows], self.config.max_answer_tokens
+                start_logits[rows], end_logits[rows], context_mask[rows], self.config.max_answer_tokens
             )
             spans = [
                 PassageSpan(
-                    passage=owners[window_owner[windows[span.window]]][1],
-                    start=int(offsets[windows[span.window], span.start_token, 0]),
-                    end=int(offsets[windows[span.window], span.end_token, 1]),
+                    passage=owners[window_owner[rows[span.window]]][1],
+                    start=int(offsets[rows[span.window], span.start_token, 0]),
+                    end=int(offsets[rows[span.window], span.end_token, 1]),
                     score=span.score,
-                    null_score=float(start_logits[windows[span.window], 0] + end_logits[windows[span.window], 0]),
+                    null_score=float(start_logits[rows[span.window], 0] + end_logits[rows[span.window], 0]),
                 )
                 for span in token_spans
             ]
-            null = float(np.min(start_logits[windows, 0] + end_logits[windows, 0]))
+            null = float(np.min(start_logits[rows, 0] + end_logits[rows, 0]))
             outputs.append(ReaderOutput(spans, null))
         return outputs
