@@ -1,12 +1,12 @@
 """The BERT encoder both served models are (all-MiniLM-L6-v2 and the span reader), in plain torch, for inference.
 
-Serving used to run them through transformers, and importing transformers (its tokenizer classes included) was about
-0.85 s of a `qa ask` cold start on 2 cores (`python -c "import torch, tokenizers"` 1.27-1.29 s against 2.11-2.16 s
-with `AutoTokenizer`, 2026-12-02); its forward pass also costs more per call than the arithmetic on small inputs (one
-question: 4.99 -> 3.32 ms; 5 windows of 133 tokens in float32: 70.6 -> 67.2 ms). The modules and parameter names
-are transformers' BertModel / BertForQuestionAnswering ones, so the same safetensors load as they are and int8
-quantisation finds the same layers; tests hold the outputs to transformers' (tests/index/test_bert.py). Training keeps
-using transformers.
+Serving used to run them through transformers. Importing it (its tokenizer classes included) was about 0.85 s of a
+`qa ask` cold start on 2 cores (`python -c "import torch, tokenizers"` 1.27-1.29 s against 2.11-2.16 s with
+`AutoTokenizer`), and with `from_pretrained` the median of 5 `qa ask` runs went 4.5 -> 2.11 s (`qa bench`,
+2026-12-02). A forward pass costs about the same as transformers' (one question: 4.6 against 5.0 ms). The modules
+and parameter names are transformers' BertModel / BertForQuestionAnswering ones, so the same safetensors load as they
+are and int8 quantisation finds the same layers; tests hold the outputs to transformers' (tests/index/test_bert.py).
+Training keeps using transformers.
 """
 
 import json
