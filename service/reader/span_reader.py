@@ -137,9 +137,9 @@ class SpanReader:
                 f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
         bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
-        # bfloat16 weights rather than float32 ones under autocast, which casts every weight on every pass: `qa ask`
-        # p50 over the 112 gold questions 36.0 -> 31.7 ms, alternating in one process; held-out F1 (reader mode)
-        # 59.83 against float32's 59.85 (2026-12-02).
+        # bfloat16 weights rather than float32 ones under autocast, which casts every weight on every pass: in-process
+        # `ask` p50 over the 112 gold questions 36.0 -> 31.7 ms, old and new alternating in one process; held-out F1
+        # (reader mode) 59.83 against float32's 59.85 (2026-12-02).
         model = load_span_model(folder, torch.bfloat16 if bf16 else torch.float32)
         return cls(model, Tokenizer.from_file(str(folder / TOKENIZER)), ReaderConfig.read(folder), bf16, int8)
 
