@@ -170,13 +170,13 @@ class BertSpans(nn.Module):
         return SpanLogits(start, end)
 
 
-def load_weights(model: nn.Module, folder: Path, dtype: torch.dtype, prefix: str = "") -> None:
-    """`folder`'s safetensors into `model` in `dtype`; `prefix` is what the file's names carry that the model's don't
-    (all-MiniLM-L6-v2's are bare, the reader's start with `bert.` as BertSpans' do). Every parameter must be there."""
+def load_weights(model: nn.Module, folder: Path, dtype: torch.dtype) -> None:
+    """`folder`'s safetensors into `model` in `dtype`, by transformers' names (all-MiniLM-L6-v2's are Bert's, the
+    reader's BertSpans'); every parameter must be there, and extra tensors (a pooler) are left out."""
     path = Path(folder) / WEIGHTS
     if not path.is_file():
         raise FileNotFoundError(f"no {WEIGHTS} in {folder}")
-    tensors = {name.removeprefix(prefix): tensor for name, tensor in load_file(str(path)).items()}
+    tensors = load_file(str(path))
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     if missing:

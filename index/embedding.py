@@ -45,8 +45,8 @@ def resolve_model_path(model: str) -> str:
 class SentenceEmbedder:
     """Loads lazily in `load()`, so constructing it (and importing this module) stays cheap.
 
-    A plain mean-pooled model (all-MiniLM-L6-v2) runs on transformers alone (`sentence_encoder`: the same vectors
-    without importing sentence-transformers); any other model through sentence-transformers. `precision="bfloat16"`
+    A plain mean-pooled BERT (all-MiniLM-L6-v2) runs on `index.bert` and `tokenizers` (`sentence_encoder`: the same
+    vectors without importing sentence-transformers or transformers); any other model through sentence-transformers. `precision="bfloat16"`
     runs it with bfloat16 weights (its vectors are still float32); `precision="int8"` quantises its Linear layers
     (`int8`), for questions only.
     """

@@ -51,14 +51,14 @@ class MeanPooledEncoder:
         import torch
         from tokenizers import Tokenizer
 
-        from index.bert import BertConfig, load_encoder, pad_id
+        from index.bert import load_encoder, pad_id
 
         self.model = load_encoder(folder, torch.bfloat16 if precision == "bfloat16" else torch.float32)
         if precision == "int8":
             from index.int8 import quantize_linear_layers
 
             quantize_linear_layers(self.model)
-        config = BertConfig.read(folder)
+        config = self.model.config
         max_length = _read_json(folder / "sentence_bert_config.json").get("max_seq_length")
         max_length = max_length or _read_json(folder / "tokenizer_config.json").get("model_max_length")
         self.max_length = min(max_length or config.max_position_embeddings, config.max_position_embeddings)

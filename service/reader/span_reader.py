@@ -74,6 +74,11 @@ class ReaderConfig:
         return cls(**{key: values[key] for key in cls.__dataclass_fields__ if key in values})
 
 
+def runs_bf16(bf16: bool | None, int8: bool) -> bool:
+    """Whether a reader runs in bfloat16: never in int8, else as asked, else where the CPU runs it natively."""
+    return False if int8 else bf16_supported() if bf16 is None else bf16
+
+
 def window_tokenizer(tokenizer: object, max_length: int, stride: int) -> Tokenizer:
     """A copy of `tokenizer` (a `tokenizers.Tokenizer`, or transformers' fast tokenizer around one, as training has)
     that cuts a question and its passage into windows of `max_length` tokens overlapping by `stride`, the passage
@@ -115,7 +120,7 @@ class SpanReader:
         self.pad_id = pad_id(self.windows)
         self.config = config
         self.int8 = int8
-        self.bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
+        self.bf16 = runs_bf16(bf16, int8)
         # Weights already in bfloat16 need no autocast; float32 weights get it (they keep training in float32).
         self.autocast = self.bf16 and next(model.parameters()).dtype == torch.float32
         if int8:
@@ -136,7 +141,7 @@ class SpanReader:
                 f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader/model)"
                 f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
-        bf16 = False if int8 else bf16_supported() if bf16 is None else bf16
+        bf16 = runs_bf16(bf16, int8)
         # bfloat16 weights rather than float32 ones under autocast, which casts every weight on every pass: in-process
         # `ask` p50 over the 112 gold questions 36.0 -> 31.7 ms, old and new alternating in one process; held-out F1
         # (reader mode) 59.83 against float32's 59.85 (2026-12-02).
