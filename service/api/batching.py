@@ -1,4 +1,5 @@
-"""Questions asked at about the same time, answered together: one embedding call and one reader pass per batch.
+"""Questions asked at about the same time, answered together: one reader pass per batch, whatever index generations
+its questions were asked of (one embedding call for each).
 
 The model work runs on the model thread (service.api.model_turn), off the event loop, so the server keeps accepting
 requests while a batch is read; the questions that arrive meanwhile form the next batch. One thread is the right pool
@@ -10,32 +11,38 @@ seconds for its turn.
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from service.answering.pipeline import AskResult, QAPipeline
+from service.answering.pipeline import Asked, AskResult, QAPipeline, ask_together
 from service.api.errors import Overloaded
 from service.api.model_turn import ModelThread
 
 
 @dataclass
 class _Question:
-    pipeline: QAPipeline
-    text: str
-    top_k: int | None
+    asked: Asked
     future: asyncio.Future
 
 
 class QuestionBatcher:
     def __init__(
-        self, window_ms: float = 0.0, max_batch: int = 16, max_queue: int = 256, model_thread: ModelThread | None = None
+        self,
+        window_ms: float = 0.0,
+        max_batch: int = 16,
+        max_queue: int = 256,
+        model_thread: ModelThread | None = None,
+        read: Callable[[Sequence[Asked]], list[AskResult]] = ask_together,
     ) -> None:
         """`model_thread`: where batches are read, shared with writes' embedding; unset: a thread of its own, stopped
-        with the batcher."""
+        with the batcher. `read` answers a batch (tests hand in a fake): each question of its own pipeline, the index
+        generation it was asked of, all of them read in one pass."""
         self.window = window_ms / 1000
         self.own_thread = model_thread is None
         self.model_thread = model_thread or ModelThread()
         self.max_batch = max_batch
         self.max_queue = max_queue
+        self.read = read
         self._queue: asyncio.Queue[_Question] | None = None
         self._worker: asyncio.Task | None = None
         self.batches = 0  # how many batches ran, and how many questions they held (for tests and logs)
@@ -70,7 +77,7 @@ class QuestionBatcher:
             )
         started = time.perf_counter()
         future = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(_Question(pipeline, question, top_k, future))
+        self._queue.put_nowait(_Question((pipeline, question, top_k), future))
         result = await future
         return replace(result, took_ms=(time.perf_counter() - started) * 1000)
 
@@ -92,30 +99,28 @@ class QuestionBatcher:
                 except TimeoutError:
                     break
             live = [item for item in batch if not item.future.done()]  # a client that left is not read for
-            for pipeline in dict.fromkeys(item.pipeline for item in live):  # a new generation mid-batch: its own pass
-                group = [item for item in live if item.pipeline is pipeline]
-                try:
-                    results = await self.model_thread.run_async(
-                        pipeline.ask_many, [(item.text, item.top_k) for item in group]
-                    )
-                except Exception as error:
-                    if len(group) == 1:
-                        if not group[0].future.done():
-                            group[0].future.set_exception(error)
-                        continue
-                    # One question's failure must not fail the others asked with it: answer each on its own.
-                    await self._one_by_one(pipeline, group)
+            if not live:
+                continue
+            try:
+                results = await self.model_thread.run_async(self.read, [item.asked for item in live])
+            except Exception as error:
+                if len(live) == 1:
+                    if not live[0].future.done():
+                        live[0].future.set_exception(error)
                     continue
-                self.batches += 1
-                self.questions += len(group)
-                for item, result in zip(group, results, strict=True):
-                    if not item.future.done():
-                        item.future.set_result(result)
+                # One question's failure must not fail the others asked with it: answer each on its own.
+                await self._one_by_one(live)
+                continue
+            self.batches += 1
+            self.questions += len(live)
+            for item, result in zip(live, results, strict=True):
+                if not item.future.done():
+                    item.future.set_result(result)
 
-    async def _one_by_one(self, pipeline: QAPipeline, group: list[_Question]) -> None:
+    async def _one_by_one(self, group: list[_Question]) -> None:
         for item in group:
             try:
-                [result] = await self.model_thread.run_async(pipeline.ask_many, [(item.text, item.top_k)])
+                [result] = await self.model_thread.run_async(self.read, [item.asked])
             except Exception as error:
                 if not item.future.done():
                     item.future.set_exception(error)

@@ -3,15 +3,19 @@
 import asyncio
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
+from index.builder import IndexBuilder
+from index.chunking import ChunkingSettings
+from index.documents import Document
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import AnswerResult
-from service.answering.pipeline import AskResult, QAPipeline
+from service.answering.pipeline import Asked, AskResult, QAPipeline, ask_together
 from service.api.batching import QuestionBatcher
 from service.api.errors import Overloaded
 from service.app import create_app
@@ -19,29 +23,32 @@ from service.settings import Settings
 from tests.fakes import FakeAnswerer, FakeEmbedder
 
 
-class SlowPipeline:
-    """Answers each question with its own text after `delay` seconds a batch, recording the batches and their thread."""
+class SlowReading:
+    """A batcher's `read`: answers each question with its own text after `delay` seconds a batch, recording the
+    batches' questions, the pipelines they were asked of and the thread they were read on."""
 
     def __init__(self, delay: float = 0.05, fail_on: str | None = None) -> None:
         self.delay = delay
         self.fail_on = fail_on
         self.batches: list[list[str]] = []
+        self.pipelines: list[list[object]] = []
         self.threads: set[str] = set()
         self.release = threading.Event()
         self.release.set()
 
-    def ask_many(self, questions: list[tuple[str, int | None]]) -> list[AskResult]:
+    def __call__(self, asked: Sequence[Asked]) -> list[AskResult]:
         self.release.wait(5)
         self.threads.add(threading.current_thread().name)
-        self.batches.append([question for question, _ in questions])
+        self.batches.append([question for _, question, _ in asked])
+        self.pipelines.append([pipeline for pipeline, _, _ in asked])
         time.sleep(self.delay)
         if self.fail_on in self.batches[-1]:
             raise RuntimeError("the model failed")
-        return [AskResult(question, AnswerResult(None, [], question), [], 1.0) for question, _ in questions]
+        return [AskResult(question, AnswerResult(None, [], question), [], 1.0) for _, question, _ in asked]
 
 
-async def asked(batcher: QuestionBatcher, pipeline, questions: list[str]) -> list:
-    return await asyncio.gather(*(batcher.ask(pipeline, q) for q in questions), return_exceptions=True)
+async def asked(batcher: QuestionBatcher, questions: list[str], pipeline: object = None) -> list:
+    return await asyncio.gather(*(batcher.ask(pipeline, q) for q in questions), return_exceptions=True)  # type: ignore[arg-type]
 
 
 def run(coroutine):
@@ -49,29 +56,30 @@ def run(coroutine):
 
 
 def test_questions_asked_together_share_a_batch_and_each_gets_its_own_answer() -> None:
-    async def scenario() -> tuple[list, SlowPipeline]:
-        batcher, pipeline = QuestionBatcher(window_ms=5, max_batch=8), SlowPipeline()
+    async def scenario() -> tuple[list, SlowReading]:
+        reading = SlowReading()
+        batcher = QuestionBatcher(window_ms=5, max_batch=8, read=reading)
         await batcher.start()
         try:
-            return await asked(batcher, pipeline, [f"q{i}" for i in range(20)]), pipeline
+            return await asked(batcher, [f"q{i}" for i in range(20)]), reading
         finally:
             await batcher.stop()
 
-    results, pipeline = run(scenario())
+    results, reading = run(scenario())
 
     assert [r.result.reason for r in results] == [f"q{i}" for i in range(20)]
-    assert sorted(q for batch in pipeline.batches for q in batch) == sorted(f"q{i}" for i in range(20))
-    assert len(pipeline.batches) <= 4 and max(len(b) for b in pipeline.batches) == 8  # not 20 passes of one
-    assert pipeline.threads == {"qa-model_0"}, "the model runs on its one thread, never on the event loop"
+    assert sorted(q for batch in reading.batches for q in batch) == sorted(f"q{i}" for i in range(20))
+    assert len(reading.batches) <= 4 and max(len(b) for b in reading.batches) == 8  # not 20 passes of one
+    assert reading.threads == {"qa-model_0"}, "the model runs on its one thread, never on the event loop"
     assert all(r.took_ms >= 50 for r in results), "took_ms counts from arrival, the batch's own time included"
 
 
 def test_the_event_loop_stays_free_while_a_batch_is_read() -> None:
     async def scenario() -> float:
-        batcher, pipeline = QuestionBatcher(), SlowPipeline(delay=0.3)
+        batcher = QuestionBatcher(read=SlowReading(delay=0.3))
         await batcher.start()
         try:
-            pending = asyncio.ensure_future(batcher.ask(pipeline, "slow"))
+            pending = asyncio.ensure_future(batcher.ask(None, "slow"))  # type: ignore[arg-type]
             await asyncio.sleep(0.01)
             started = time.perf_counter()
             await asyncio.sleep(0.01)  # the loop answers this at once although the model is busy
@@ -86,16 +94,17 @@ def test_the_event_loop_stays_free_while_a_batch_is_read() -> None:
 
 def test_a_full_queue_refuses_at_once_with_retry_after() -> None:
     async def scenario() -> list:
-        batcher, pipeline = QuestionBatcher(window_ms=0, max_batch=1, max_queue=2), SlowPipeline()
-        pipeline.release.clear()  # the first batch blocks: the rest queue up
+        reading = SlowReading()
+        reading.release.clear()  # the first batch blocks: the rest queue up
+        batcher = QuestionBatcher(window_ms=0, max_batch=1, max_queue=2, read=reading)
         await batcher.start()
         try:
-            first = asyncio.ensure_future(batcher.ask(pipeline, "first"))
+            first = asyncio.ensure_future(batcher.ask(None, "first"))  # type: ignore[arg-type]
             await asyncio.sleep(0.05)
-            waiting = [asyncio.ensure_future(batcher.ask(pipeline, f"w{i}")) for i in range(2)]
+            waiting = [asyncio.ensure_future(batcher.ask(None, f"w{i}")) for i in range(2)]  # type: ignore[arg-type]
             await asyncio.sleep(0.01)
-            refused = await asked(batcher, pipeline, ["one too many"])
-            pipeline.release.set()
+            refused = await asked(batcher, ["one too many"])
+            reading.release.set()
             return [await first, *(await asyncio.gather(*waiting)), *refused]
         finally:
             await batcher.stop()
@@ -108,20 +117,21 @@ def test_a_full_queue_refuses_at_once_with_retry_after() -> None:
 
 
 def test_a_question_that_fails_fails_alone_and_the_others_of_its_batch_are_answered() -> None:
-    async def scenario() -> tuple[list, list, SlowPipeline]:
-        batcher, pipeline = QuestionBatcher(window_ms=20), SlowPipeline(fail_on="bad")
+    async def scenario() -> tuple[list, list, SlowReading]:
+        reading = SlowReading(fail_on="bad")
+        batcher = QuestionBatcher(window_ms=20, read=reading)
         await batcher.start()
         try:
-            together = await asked(batcher, pipeline, ["bad", "good"])
-            return together, await asked(batcher, pipeline, ["later"]), pipeline
+            together = await asked(batcher, ["bad", "good"])
+            return together, await asked(batcher, ["later"]), reading
         finally:
             await batcher.stop()
 
-    (bad, good), [later], pipeline = run(scenario())
+    (bad, good), [later], reading = run(scenario())
 
     assert isinstance(bad, RuntimeError)
     assert good.result.reason == "good" and later.result.reason == "later"
-    assert pipeline.batches == [
+    assert reading.batches == [
         ["bad", "good"],
         ["bad"],
         ["good"],
@@ -129,19 +139,52 @@ def test_a_question_that_fails_fails_alone_and_the_others_of_its_batch_are_answe
     ]  # the failed batch asked again, one by one
 
 
-def test_questions_for_another_index_generation_are_read_in_their_own_pass() -> None:
-    async def scenario() -> tuple[SlowPipeline, SlowPipeline]:
-        batcher, old, new = QuestionBatcher(window_ms=20), SlowPipeline(), SlowPipeline()
+def test_questions_asked_of_several_index_generations_are_read_in_one_pass() -> None:
+    """While documents are written a batch holds questions of several generations: one read takes them all."""
+    old, new = object(), object()
+
+    async def scenario() -> SlowReading:
+        reading = SlowReading()
+        batcher = QuestionBatcher(window_ms=20, read=reading)
         await batcher.start()
         try:
-            await asyncio.gather(batcher.ask(old, "a"), batcher.ask(new, "b"), batcher.ask(old, "c"))
-            return old, new
+            await asyncio.gather(*(batcher.ask(p, q) for p, q in [(old, "a"), (new, "b"), (old, "c")]))  # type: ignore[arg-type]
+            return reading
         finally:
             await batcher.stop()
 
-    old, new = run(scenario())
+    reading = run(scenario())
 
-    assert old.batches == [["a", "c"]] and new.batches == [["b"]]
+    assert reading.batches == [["a", "b", "c"]]
+    assert reading.pipelines == [[old, new, old]]
+
+
+def test_each_question_is_searched_in_its_own_generation_and_all_are_read_in_one_reader_pass(
+    bundled_index_dir: Path, tmp_path: Path
+) -> None:
+    old_data = IndexStore(bundled_index_dir).load()
+    store = IndexStore(tmp_path / "index")
+    written = Document("written", "Written", "note.txt", "A short note: Acme sold 1234 anvils to Wile E. Coyote.")
+    IndexBuilder(store, FakeEmbedder(), ChunkingSettings()).build_documents([*old_data.documents.values(), written])
+    new_data = store.load()
+    answerer = FakeAnswerer()
+    reads: list[list[str]] = []
+    original = answerer.answer_many
+    answerer.answer_many = lambda items: reads.append([q for q, _ in items]) or original(items)  # type: ignore[method-assign]
+    old, new = (
+        QAPipeline(HybridRetriever(d, FakeEmbedder()), answerer, d.documents, top_k=3) for d in (old_data, new_data)
+    )
+    anvils, chips = "How many anvils did Acme sell?", "How many H100 chips does Meta have?"
+    questions: list[Asked] = [(old, anvils, None), (new, anvils, None), (old, chips, 2)]
+
+    together = ask_together(questions)
+
+    assert reads == [[anvils, anvils, chips]]  # one reader pass for both generations
+    assert "written" not in {p.document_id for p in together[0].passages}
+    assert together[1].passages[0].document_id == "written" and together[1].result.answer.text == "1234"
+    assert len(together[2].passages) == 2
+    alone = [pipeline.ask(question, top_k) for pipeline, question, top_k in questions]
+    assert [(r.question, r.result, r.passages) for r in together] == [(r.question, r.result, r.passages) for r in alone]
 
 
 def test_a_pipeline_answers_many_questions_as_it_answers_each(bundled_index_dir: Path) -> None:

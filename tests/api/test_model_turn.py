@@ -9,7 +9,7 @@ import pytest
 
 from service.api.batching import QuestionBatcher
 from service.api.model_turn import ModelThread, TurnTakingEmbedder
-from tests.api.test_batching import SlowPipeline, asked
+from tests.api.test_batching import SlowReading, asked
 from tests.fakes import FakeEmbedder
 
 
@@ -59,11 +59,11 @@ def test_a_write_waits_for_the_batch_being_read_and_batches_read_on_the_shared_t
     events: list[str] = []
     readers: list[threading.Thread] = []
 
-    class RecordingPipeline(SlowPipeline):
-        def ask_many(self, questions):
+    class RecordingReading(SlowReading):
+        def __call__(self, asked):
             readers.append(threading.current_thread())
             events.append("batch starts")
-            answers = super().ask_many(questions)
+            answers = super().__call__(asked)
             events.append("batch ends")
             return answers
 
@@ -71,8 +71,7 @@ def test_a_write_waits_for_the_batch_being_read_and_batches_read_on_the_shared_t
     embedder = TurnTakingEmbedder(ThreadRecordingEmbedder(), model_thread)
 
     async def scenario() -> None:
-        batcher = QuestionBatcher(window_ms=1, max_batch=4, model_thread=model_thread)
-        pipeline = RecordingPipeline(delay=0.3)
+        batcher = QuestionBatcher(window_ms=1, max_batch=4, model_thread=model_thread, read=RecordingReading(delay=0.3))
 
         def write() -> None:
             time.sleep(0.1)  # the batch is being read by now
@@ -82,7 +81,7 @@ def test_a_write_waits_for_the_batch_being_read_and_batches_read_on_the_shared_t
         await batcher.start()
         try:
             writer = asyncio.get_running_loop().run_in_executor(None, write)
-            await asked(batcher, pipeline, ["q1", "q2"])
+            await asked(batcher, ["q1", "q2"])
             await writer
         finally:
             await batcher.stop()
