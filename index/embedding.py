@@ -80,6 +80,10 @@ class SentenceEmbedder:
         return SentenceEmbedder(self.model_id, self.batch_size, precision)
 
     @property
+    def loaded(self) -> bool:
+        return self._encoder is not None
+
+    @property
     def encoder(self) -> Encoder:
         self.load()
         assert self._encoder is not None

@@ -168,5 +168,9 @@ def _load_live_index(settings: Settings, embedder: Embedder | None, model_thread
         # Written documents embed on the model thread too, in turns with the question batches instead of halving their
         # cores; one thread also means the questions' model and tokenizer can serve the writes without a copy.
         builder = IndexBuilder(store, TurnTakingEmbedder(writes, model_thread), settings.chunking)
+        if isinstance(writes, SentenceEmbedder):
+            # Loaded and run once now rather than on the first write: a model loading or building its kernels on
+            # the model thread holds up every question queued behind it (0.3 s of one load test's samples).
+            writes.load().encode(["warm-up"])
     opener = pipeline_opener(embedder, load_answerer(settings), settings)
     return LiveIndex(store, opener, builder, model_thread=model_thread).load()

@@ -14,6 +14,7 @@ pytestmark = pytest.mark.model
 
 FIRST = "000_5391de805404b0fb"
 SECOND = "003_44882e964004ca2e"
+TOKEN = "end-to-end-token"
 # Strict: a reader that gets one of these right fails the test until its mark is removed.
 MISSED_BY_READER_V2 = pytest.mark.xfail(
     strict=True, reason="issue 14: reader v2 misses it (see the closing note); passes again when fixed"
@@ -23,7 +24,7 @@ MISSED_BY_READER_V2 = pytest.mark.xfail(
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """Loaded once for the module: the lifespan builds the index with the real model, then loads the answerer."""
-    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS])
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS], admin_token=TOKEN)
     with TestClient(create_app(settings)) as client:
         yield client
 
@@ -93,3 +94,25 @@ def test_questions_the_articles_do_not_answer_are_declined(client: TestClient, q
     assert body["answer"] is None, body["answer"]
     assert body["reason"].strip()
     assert body["passages"], "the closest passages are still shown"
+
+
+def test_a_service_over_an_existing_index_loads_its_write_embedder_at_startup(client: TestClient) -> None:
+    """Not on the first write, where loading it would stall every question queued behind it on the model thread."""
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    with TestClient(create_app(settings)) as restarted:  # the index exists now: nothing is built or embedded
+        writes = restarted.app.state.live_index.builder.embedder.embedder  # type: ignore[attr-defined]
+        assert writes.loaded
+
+
+def test_a_written_document_is_answered_from_with_exact_offsets(client: TestClient) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    text = "Orbital Foods said on Tuesday that it had sold 12,400 freeze-dried meals to the lunar mission."
+
+    posted = client.post("/documents", json={"id": "orbital", "text": text}, headers=headers)
+    try:
+        assert posted.status_code == 201, posted.text
+        body = ask(client, "How many freeze-dried meals did Orbital Foods sell?")
+        assert body["answer"]["document_id"] == "orbital"
+        assert body["answer"]["text"] == "12,400"
+    finally:
+        assert client.delete("/documents/orbital", headers=headers).status_code == 200
