@@ -99,8 +99,8 @@ def index_precision(settings: Settings) -> EmbedderPrecision:
 
 def index_embedder(settings: Settings, questions: Embedder | None = None) -> Embedder:
     """The embedder that builds the index and embeds written documents, at `index_precision`: the question embedder
-    itself at the same precision, else one of its own that loads when a build or a write first needs it. An embedder
-    that is not a SentenceEmbedder (the tests' fake) does both jobs as it is."""
+    itself at the same precision, else one of its own that loads when a build first needs it (a service that takes
+    writes loads it at startup). An embedder that is not a SentenceEmbedder (the tests' fake) does both jobs as it is."""
     precision = index_precision(settings)
     if isinstance(questions, SentenceEmbedder):
         return questions.sharing(precision)
