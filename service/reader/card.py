@@ -31,11 +31,9 @@ def _targets(training: dict) -> str:
     return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
 
 
-def model_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
-    """The model card: what the weights are, what they were trained on, how, and what they score."""
+def _plan(report: dict) -> str:
+    """A run's stages: windows, epochs and learning rate of each."""
     training = report["training"]
-    test, calibration = report["test"], report["calibration"]
-    open_test, open_calibration = report["open_test"], report["open_calibration"]
     stages = report.get("stages") or [
         {
             "name": "squad",
@@ -44,10 +42,62 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
             "learning_rate": training["learning_rate"],
         }
     ]
-    plan = "; ".join(
+    return "; ".join(
         f"{stage['name']}: {stage['windows']} windows × {stage['epochs']} epoch(s) at lr {stage['learning_rate']}"
         for stage in stages
     )
+
+
+def _runs(report: dict) -> list[dict]:
+    """The runs that made these weights, the first one first: the earlier passes a run started from, then itself."""
+    runs = [report]
+    while runs[0].get("base_reader"):
+        runs.insert(0, runs[0]["base_reader"])
+    return runs
+
+
+def _base(report: dict) -> str:
+    runs = _runs(report)
+    first = runs[0]["training"]["base_model"]
+    if len(runs) == 1:
+        return f"{first}: a 6-layer uncased BERT (hidden 384), with a fresh span head."
+    earlier = "; then ".join(
+        f"{_plan(run)}, seed {run['training']['seed']}, {run['train_seconds']} s" for run in runs[:-1]
+    )
+    return (
+        f"{first} (a 6-layer uncased BERT, hidden 384), fine-tuned here in {len(runs)} passes, each from the weights of"
+        f" the one before, span head included. Before this one: {earlier}. This one: the stages below."
+    )
+
+
+SQUAD_FILES = (
+    "../shared/data/squad/squad-v1.0-train.json ../shared/data/squad/squad-v1.1-train.json \\\n"
+    "        ../shared/data/squad/squad-v2.0-train.json"
+)
+
+
+def _reproduce(report: dict) -> str:
+    """The commands that made these weights, one a pass, each pass from the weights of the one before."""
+    runs = _runs(report)
+    if len(runs) == 1:
+        return f"    qa train-reader {SQUAD_FILES}"
+    commands = []
+    for number, run in enumerate(runs, start=1):
+        training = run["training"]
+        base = f" --base-model var/reader-pass{number - 1}" if number > 1 else ""
+        output = f" --output var/reader-pass{number}" if number < len(runs) else ""
+        options = f"{base} --learning-rate {training['learning_rate']} --seed {training['seed']}{output}"
+        commands.append(f"    qa train-reader {SQUAD_FILES} \\\n        {options.strip()}")
+    return "\n".join(commands)
+
+
+def model_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
+    """The model card: what the weights are, what they were trained on, how, and what they score."""
+    training = report["training"]
+    test, calibration = report["test"], report["calibration"]
+    open_test, open_calibration = report["open_test"], report["open_calibration"]
+    plan = _plan(report)
+    seconds = sum(run["train_seconds"] for run in _runs(report))
     unfinished = (
         f"- **Weights of an unfinished run**, exported at {report['unfinished']}, after {report['train_seconds']} s"
         " of training; the stages below are the run's plan, and its figures are these weights' own.\n"
@@ -56,7 +106,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
     )
     return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on SQuAD
 
-{unfinished}- Base model: {training["base_model"]}: a 6-layer uncased BERT (hidden 384), with a fresh span head.
+{unfinished}- Base model: {_base(report)}
 - Data: the SQuAD files in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.): the SQuAD 1.0 training set and the
   v1.1 / v2.0 dev-article share, by whole article: calibration articles {", ".join(calibration_articles)} (no-answer
   thresholds, progress figures); test articles {", ".join(test_articles)} (never trained or calibrated on); every other
@@ -79,11 +129,10 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
   calibrated the same way on retrieval over the calibration articles' paragraphs.
 
-Reproduce (training took {report["train_seconds"] / 3600:.1f} hours on this project's 2-core CPU machine, calibration a few minutes more;
-the run writes a checkpoint every ten minutes and `--resume` continues it after an interruption):
+Reproduce (training took {seconds / 3600:.1f} hours in all on this project's 2-core CPU machine, calibration a few minutes
+more; a run writes a checkpoint every ten minutes and `--resume` continues it after an interruption):
 
-    qa train-reader ../shared/data/squad/squad-v1.0-train.json ../shared/data/squad/squad-v1.1-train.json \\
-        ../shared/data/squad/squad-v2.0-train.json
+{_reproduce(report)}
 
 `--calibrate-only` keeps the weights and only recalibrates both thresholds and rewrites these figures (a few minutes).
 

@@ -66,6 +66,23 @@ def described_base(base_model: str) -> str:
     return f"{base_model} (an earlier run's weights)"
 
 
+def base_reader(base_model: str) -> dict | None:
+    """How the reader a second pass starts from was trained (from its reader_config.json, earlier passes included),
+    for the card; None when the pass starts from the packaged MiniLM or from weights without a report."""
+    path = Path(base_model) / READER_CONFIG
+    if not path.is_file():
+        return None
+    earlier = json.loads(path.read_text(encoding="utf-8"))
+    return {key: earlier[key] for key in ("training", "stages", "train_seconds", "base_reader") if key in earlier}
+
+
+def training_report(config: "TrainConfig") -> dict:
+    """The part of a reader's report that says what it was trained from and how."""
+    report: dict = {"training": {**asdict(config), "base_model": described_base(config.base_model)}}
+    earlier = base_reader(config.base_model)
+    return report | ({"base_reader": earlier} if earlier else {})
+
+
 def split_articles(questions: list[SquadQuestion]) -> tuple[list[SquadQuestion], ...]:
     """(train, calibration, test) by whole article."""
     train = [q for q in questions if q.title not in CALIBRATION_ARTICLES + TEST_ARTICLES]
@@ -172,7 +189,7 @@ def train(
         warm = (load_file(str(warm_start / "model.safetensors")), Position(**exported["position"]))
     seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done, warm)
     report = {
-        "training": {**asdict(config), "base_model": described_base(config.base_model)},
+        **training_report(config),
         "epoch": config.epochs,
         "stages": [
             {"name": s.name, "windows": len(s.features), "epochs": s.epochs, "learning_rate": s.learning_rate}
@@ -232,7 +249,7 @@ def export_checkpoint(squad_files: list[Path], checkpoints: Path, output: Path, 
     position = state["position"]
     names = list(run["stages"])
     report = {
-        "training": {**asdict(config), "base_model": described_base(config.base_model)},
+        **training_report(config),
         "epoch": config.epochs,
         "stages": [
             {
@@ -266,7 +283,7 @@ def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
     model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
     reader = SpanReader(model, tokenizer, ReaderConfig.read(folder))
     previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
-    kept = ("training", "stages", "train_windows", "train_seconds", "position", "unfinished", "run")
+    kept = ("training", "base_reader", "stages", "train_windows", "train_seconds", "position", "unfinished", "run")
     report = {key: previous[key] for key in kept if key in previous}
     report["epoch"] = previous.get("epoch", previous.get("calibration", {}).get("epoch"))
     return calibrate(reader, calibration, test, open_top_k, Path(folder), report)

