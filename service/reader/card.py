@@ -27,6 +27,13 @@ def _cloze(training: dict) -> str:
     )
 
 
+def _answerable(training: dict) -> str:
+    """What stage answerable read: every answerable question, or a random sample of them (a shorter later pass)."""
+    if training.get("answerable_sample"):
+        return f"a random sample of {training['answerable_sample']} of the answerable training questions"
+    return "every answerable training question"
+
+
 def _targets(training: dict) -> str:
     return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
 
@@ -112,7 +119,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   thresholds, progress figures); test articles {", ".join(test_articles)} (never trained or calibrated on); every other
   article for training.
 - Stages ({plan}):
-  - `answerable`: every answerable training question{_cloze(training)};
+  - `answerable`: {_answerable(training)}{_cloze(training)};
   - `abstain`, from the weights of `answerable`: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
     {_negatives(training)}.

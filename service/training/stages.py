@@ -67,6 +67,9 @@ def plan_stages(train_set: list[SquadQuestion], config, tokenizer) -> list[Stage
         cloze = cloze_questions(train_set, config.cloze_per_paragraph, rng)
         stages.append(Stage("cloze", windows(cloze), 1, config.learning_rate))
     answerable = [q for q in train_set if q.answerable]
+    if 0 < config.answerable_sample < len(answerable):  # a shorter later pass: a random share, in article order
+        keep = set(rng.sample(range(len(answerable)), config.answerable_sample))
+        answerable = [q for i, q in enumerate(answerable) if i in keep]
     stages.append(Stage("answerable", windows(answerable), config.epochs, config.learning_rate))
     if config.abstain_epochs:
         abstain = abstain_questions(train_set, config, rng)

@@ -34,6 +34,7 @@ TEST_ARTICLES = ("Harvard_University", "Genghis_Khan", "Civil_disobedience")
 class TrainConfig:
     base_model: str
     epochs: int = 1  # passes over the answerable questions (stage "answerable")
+    answerable_sample: int = 0  # stage "answerable" reads a random sample of this many questions (0: all of them)
     abstain_epochs: int = 1  # passes over the unanswerable-rich stage "abstain" (0: none)
     abstain_answerable: int = 8000  # answerable questions in stage "abstain" (with those of unanswerables' articles)
     batch_size: int = 32
@@ -333,6 +334,7 @@ def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: di
 # TrainConfig fields taken as they are from the options of the same name.
 FROM_COMMAND_LINE = (
     "epochs",
+    "answerable_sample",
     "abstain_epochs",
     "abstain_answerable",
     "learning_rate",
@@ -384,6 +386,12 @@ def main(argv: list[str] | None = None) -> None:
         "for a second pass (use another --seed so the pass sees the questions in another order)",
     )
     parser.add_argument("--epochs", type=int, default=TrainConfig.epochs, help="passes over the answerable questions")
+    parser.add_argument(
+        "--answerable-sample",
+        type=int,
+        default=TrainConfig.answerable_sample,
+        help="stage answerable reads a random sample of this many questions (0: all); for a shorter second pass",
+    )
     parser.add_argument("--abstain-epochs", type=int, default=TrainConfig.abstain_epochs)
     parser.add_argument("--abstain-answerable", type=int, default=TrainConfig.abstain_answerable)
     parser.add_argument("--learning-rate", type=float, default=TrainConfig.learning_rate)

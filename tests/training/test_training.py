@@ -348,3 +348,19 @@ def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, 
     other = replace(config, seed=7)
     with pytest.raises(ValueError, match="other settings"):
         train([SQUAD_TINY], tmp_path / "other", other, tmp_path / "run2", resume=True, warm_start=tmp_path / "exported")
+
+
+def test_a_shorter_pass_reads_a_fixed_sample_of_the_answerable_questions(tokenizer) -> None:
+    questions = load_squad(SQUAD_TINY)
+    config = tiny_run_config(abstain_epochs=0, answerable_sample=3)
+
+    def asked(stage) -> set[tuple[int, ...]]:  # each window's question tokens, up to the first [SEP]
+        return {tuple(f["input_ids"][: f["input_ids"].index(tokenizer.sep_token_id)]) for f in stage.features}
+
+    [stage] = plan_stages(questions, config, tokenizer)
+    [again] = plan_stages(questions, config, tokenizer)
+    [whole] = plan_stages(questions, replace(config, answerable_sample=0), tokenizer)
+
+    assert len(asked(stage)) == 3 and asked(stage) < asked(whole)
+    assert [f["input_ids"] for f in again.features] == [f["input_ids"] for f in stage.features]
+    assert len(asked(whole)) == len({q.question for q in questions if q.answerable})
