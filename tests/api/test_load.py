@@ -24,8 +24,14 @@ CONCURRENCY = 32
 TOKEN = "load-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 GOLD = Path(__file__).resolve().parents[2] / "eval" / "gold.jsonl"
-P99_ASK_TARGET_MS = 1000  # the target on 2 idle cores; reported, not asserted: a busy CI machine can't promise it
-P99_ASK_BOUND_MS = 5000  # asserted: far past it, something blocks the event loop (a write run on it, say)
+P99_ASK_TARGET_MS = 1000  # issue 16's target on 2 idle AMX cores; reported, not asserted: it depends on the CPU
+# Asserted, as ratios to the run's own /ask p50, so that they hold on any CPU (the questions' time is the model's):
+# - document reads never wait behind questions: when reader passes ran on the event loop, GET /documents p99 was
+#   about /ask's (1220 against 1189 ms); on the model thread it is a small share of the /ask p50 (220 against 815 ms
+#   on an AMX CPU, 330 against 4101 ms on an AVX2 one with a training run beside it);
+# - no question starves in the queue: batches are taken in arrival order, so p99 stays near p50 (1.2-1.5x measured).
+DOCUMENTS_P99_SHARE_OF_ASK_P50 = 0.5
+ASK_P99_OVER_P50 = 2.5
 
 
 @dataclass
@@ -168,7 +174,8 @@ def test_a_thousand_requests_at_concurrency_32_while_documents_change(tmp_path: 
         for kind, v in sorted(results.latencies.items())
     )
     problems = citation_problems(results)
-    p99_ask = percentile(results.latencies["ask"], 0.99)
+    p50_ask, p99_ask = percentile(results.latencies["ask"], 0.5), percentile(results.latencies["ask"], 0.99)
+    p99_documents = percentile(results.latencies["documents"], 0.99)
     verdict = "met" if p99_ask < P99_ASK_TARGET_MS else "missed"
     report_figure(
         f"load: {REQUESTS} requests at concurrency {CONCURRENCY} in {elapsed:.1f} s, {served / elapsed:.1f} QPS,"
@@ -179,4 +186,5 @@ def test_a_thousand_requests_at_concurrency_32_while_documents_change(tmp_path: 
     assert results.errors == []
     assert problems == []
     assert served == REQUESTS
-    assert p99_ask < P99_ASK_BOUND_MS
+    assert p99_documents < DOCUMENTS_P99_SHARE_OF_ASK_P50 * p50_ask, "document reads waited behind the questions"
+    assert p99_ask < ASK_P99_OVER_P50 * p50_ask, "some questions waited far longer than the queue explains"
