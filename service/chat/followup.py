@@ -155,7 +155,39 @@ def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str]
             text = text[: match.start()] + previous.answer + text[match.end() :]
             notes.append(f"'{match.group()}' -> '{previous.answer}' (answer to turn {previous.number})")
             break
+    else:
+        demonstrative = _demonstrative(text, previous)
+        if demonstrative:
+            text, note = demonstrative
+            notes.append(note)
     return (text, "; ".join(reversed(notes))) if notes else None
+
+
+def _demonstrative(text: str, previous: Exchange) -> tuple[str, str] | None:
+    """'How much were those offers worth?' after the answer 'giant offers': 'those offers' -> 'the giant offers', the
+    noun phrase of the previous answer that ends in the same noun (up to two words before it, no verb or function
+    word among them), so the question names what the conversation is about."""
+    match = re.search(r"\b(?:that|this|these|those)\s+([a-z]+)\b", text, re.IGNORECASE)
+    if not match or not previous.answer or match.group(1).lower() in FUNCTION_WORDS:
+        return None
+    words = [word.strip("“”\"'‘’,.;:()") for word in previous.answer.split()]
+    stem = match.group(1).lower().rstrip("s")
+    ends = [i for i, word in enumerate(words) if word.lower().rstrip("s") == stem and len(stem) > 2]
+    if not ends:
+        return None
+    end = ends[0]
+    start = end
+    while start > max(0, end - 2):
+        before = words[start - 1]
+        if not before or before.lower() in FUNCTION_WORDS or before.lower().endswith("ing"):
+            break
+        start -= 1
+    phrase = " ".join(words[start : end + 1])
+    if start == end and phrase.lower() == match.group(1).lower():
+        return None  # the answer adds nothing to the noun itself
+    replacement = f"the {phrase}"
+    note = f"'{match.group()}' -> '{replacement}' (answer to turn {previous.number})"
+    return text[: match.start()] + replacement + text[match.end() :], note
 
 
 def _referent(

@@ -116,3 +116,24 @@ def test_a_written_document_is_answered_from_with_exact_offsets(client: TestClie
         assert body["answer"]["text"] == "12,400"
     finally:
         assert client.delete("/documents/orbital", headers=headers).status_code == 200
+
+
+def test_a_follow_up_about_those_offers_is_read_by_the_reader(client: TestClient) -> None:
+    """The chat page's conversation: the first answer's text as the assistant turn, then a demonstrative follow-up."""
+    messages = [{"role": "user", "content": "What did Sam Altman accuse Meta of?"}]
+    first = client.post("/chat", json={"messages": messages})
+    assert first.status_code == 200, first.text
+    assert first.json()["answer"] is not None, first.json()["reason"]
+    messages += [
+        {"role": "assistant", "content": first.json()["answer"]["text"]},
+        {"role": "user", "content": "How much were those offers worth?"},
+    ]
+
+    response = client.post("/chat", json={"messages": messages})
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_exact_spans(client, body)
+    assert body["answer"] is not None, (body["resolved_question"], body["reason"])
+    assert body["answer"]["text"] == "$100 million"
+    assert body["answer"]["document_id"] == FIRST

@@ -162,3 +162,34 @@ def test_mentions_are_typed_generically() -> None:
 def test_there_must_be_a_user_message() -> None:
     with pytest.raises(ValueError, match="no user message"):
         resolve_followup([Turn("assistant", "Hello")])
+
+
+def test_those_offers_are_the_offers_of_the_previous_answer() -> None:
+    turns = conversation("What did Sam Altman accuse Meta of?", "giant offers", "How much were those offers worth?")
+    assert resolve_followup(turns) == Resolution(
+        question="How much were the giant offers worth?",
+        original="How much were those offers worth?",
+        note="'those offers' -> 'the giant offers' (answer to turn 1)",
+    )
+
+
+@pytest.mark.parametrize(
+    ("answer", "question"),
+    [
+        ("making “giant offers” of $100 million", "How much were the giant offers worth?"),
+        ("a 49% stake", "When was the 49% stake bought?"),
+    ],
+)
+def test_a_demonstrative_takes_the_answers_noun_phrase_without_its_verb(answer: str, question: str) -> None:
+    follow_up = "How much were those offers worth?" if "offers" in answer else "When was that stake bought?"
+    turns = conversation("What happened?", answer, follow_up)
+    assert resolve_followup(turns).question == question
+
+
+@pytest.mark.parametrize(
+    "answer",
+    ["Alexandr Wang", "offers", None],
+)
+def test_a_demonstrative_stays_when_the_answer_has_nothing_to_add(answer: str | None) -> None:
+    turns = conversation("What did Sam Altman accuse Meta of?", answer, "How much were those offers worth?")
+    assert resolve_followup(turns).question == "How much were those offers worth?"
