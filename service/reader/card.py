@@ -93,7 +93,11 @@ def _reproduce(report: dict) -> str:
         training = run["training"]
         base = f" --base-model var/reader-pass{number - 1}" if number > 1 else ""
         output = f" --output var/reader-pass{number}" if number < len(runs) else ""
-        options = f"{base} --learning-rate {training['learning_rate']} --seed {training['seed']}{output}"
+        sample = f" --answerable-sample {training['answerable_sample']}" if training.get("answerable_sample") else ""
+        abstain = f" --abstain-answerable {training['abstain_answerable']}" if "abstain_answerable" in training else ""
+        options = (
+            f"{base} --learning-rate {training['learning_rate']} --seed {training['seed']}{sample}{abstain}{output}"
+        )
         commands.append(f"    qa train-reader {SQUAD_FILES} \\\n        {options.strip()}")
     return "\n".join(commands)
 
