@@ -170,12 +170,13 @@ def _demonstrative(text: str, previous: Exchange) -> tuple[str, str] | None:
     match = re.search(r"\b(?:that|this|these|those)\s+([a-z]+)\b", text, re.IGNORECASE)
     if not match or not previous.answer or match.group(1).lower() in FUNCTION_WORDS:
         return None
-    words = [word.strip("“”\"'‘’,.;:()") for word in previous.answer.split()]
     stem = match.group(1).lower().rstrip("s")
-    ends = [i for i, word in enumerate(words) if word.lower().rstrip("s") == stem and len(stem) > 2]
-    if not ends:
+    if len(stem) <= 2:
         return None
-    end = ends[0]
+    words = [word.strip("“”\"'‘’,.;:()") for word in previous.answer.split()]
+    end = next((i for i, word in enumerate(words) if word.lower().rstrip("s") == stem), None)
+    if end is None:
+        return None
     start = end
     while start > max(0, end - 2):
         before = words[start - 1]
