@@ -4,6 +4,7 @@ _NEGATIVES = {
     "shuffled_negatives": "the question with another paragraph of its article",
     "answer_removed_negatives": "the question with its own paragraph minus the sentence that holds the answer",
     "swapped_negatives": "a name or year of the question swapped for another of its article that the paragraph lacks",
+    "retrieved_negatives": "the question with the other paragraph of its article that BM25 ranks first for it",
 }
 
 
@@ -29,6 +30,8 @@ def _cloze(training: dict) -> str:
 
 def _answerable(training: dict) -> str:
     """What stage answerable read: every answerable question, or a random sample of them (a shorter later pass)."""
+    if training.get("epochs") == 0:
+        return "skipped (`--epochs 0`): this pass started from weights that had read them"
     if training.get("answerable_sample"):
         return f"a random sample of {training['answerable_sample']} of the answerable training questions"
     return "every answerable training question"
@@ -83,6 +86,20 @@ SQUAD_FILES = (
 )
 
 
+def _passes(training: dict) -> str:
+    """The options of a pass that read a stage other than once (a pass of stage abstain alone: `--epochs 0`)."""
+    return "".join(
+        f" --{key.replace('_', '-')} {training[key]}"
+        for key in ("epochs", "abstain_epochs")
+        if training.get(key, 1) != 1
+    )
+
+
+def _retrieved(training: dict) -> str:
+    rate = training.get("retrieved_negatives")
+    return f" --retrieved-negatives {rate}" if rate else ""
+
+
 def _reproduce(report: dict) -> str:
     """The commands that made these weights, one a pass, each pass from the weights of the one before."""
     runs = _runs(report)
@@ -96,7 +113,8 @@ def _reproduce(report: dict) -> str:
         sample = f" --answerable-sample {training['answerable_sample']}" if training.get("answerable_sample") else ""
         abstain = f" --abstain-answerable {training['abstain_answerable']}" if "abstain_answerable" in training else ""
         options = (
-            f"{base} --learning-rate {training['learning_rate']} --seed {training['seed']}{sample}{abstain}{output}"
+            f"{base}{_passes(training)} --learning-rate {training['learning_rate']} --seed {training['seed']}{sample}"
+            f"{abstain}{_retrieved(training)}{output}"
         )
         commands.append(f"    qa train-reader {SQUAD_FILES} \\\n        {options.strip()}")
     return "\n".join(commands)

@@ -3,9 +3,11 @@
 import random
 import re
 
+import numpy as np
 import torch
 
 from eval.squad import SquadQuestion
+from index.lexical import LexicalIndex
 from index.sentences import sentence_spans
 from service.training.candidates import capitalised_runs
 from service.training.synthetic import YEAR, name_kind
@@ -27,6 +29,40 @@ def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: ra
                 extra.append(
                     SquadQuestion(question.id + "-neg", question.title, -1, context, question.question, (), ())
                 )
+    return questions + extra
+
+
+def with_retrieved_negatives(
+    questions: list[SquadQuestion], rate: float, rng: random.Random, pool: list[SquadQuestion] | None = None
+) -> list[SquadQuestion]:
+    """Add unanswerable pairs: a question with the other paragraph of its article that BM25 ranks first for it.
+
+    What retrieval hands the reader beside the right passage: on the topic, sharing the question's words, without the
+    answer. Open use picks a span across such passages by their margins, so the reader must learn to rate them below
+    the right one. Paragraphs come from `pool` (default: `questions`), e.g. the whole training set when `questions` is
+    a sample of it. A question is left without one when its best other paragraph contains an answer's text: that
+    paragraph may well answer it too.
+    """
+    if rate <= 0:
+        return questions  # and draw nothing from `rng`, so runs without them stay as they were
+    paragraphs: dict[str, list[str]] = {}
+    for title, context in dict.fromkeys((q.title, q.context) for q in (questions if pool is None else pool)):
+        paragraphs.setdefault(title, []).append(context)
+    indexes: dict[str, LexicalIndex] = {}
+    extra = []
+    for question in questions:
+        if not question.answerable or rng.random() >= rate:
+            continue
+        others = [c for c in paragraphs.get(question.title, []) if c != question.context]
+        if not others:
+            continue
+        if question.title not in indexes:
+            indexes[question.title] = LexicalIndex(paragraphs[question.title])
+        scores = indexes[question.title].scores(question.question)
+        ranked = [paragraphs[question.title][i] for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
+        context = next((c for c in ranked if c != question.context), None)
+        if context is not None and not any(answer in context for answer in question.answers):
+            extra.append(SquadQuestion(question.id + "-near", question.title, -1, context, question.question, (), ()))
     return questions + extra
 
 

@@ -26,6 +26,7 @@ from service.training.data import (
     length_grouped_batches,
     reference_targets,
     with_answer_removed_negatives,
+    with_retrieved_negatives,
     with_shuffled_negatives,
     with_swapped_negatives,
 )
@@ -52,7 +53,8 @@ def abstain_questions(train_set: list[SquadQuestion], config, rng: random.Random
     chosen += rng.sample(others, min(wanted, len(others)))
     chosen = with_shuffled_negatives(chosen, config.shuffled_negatives, rng)
     chosen = with_answer_removed_negatives(chosen, config.answer_removed_negatives, rng)
-    return with_swapped_negatives(chosen, config.swapped_negatives, rng)
+    chosen = with_swapped_negatives(chosen, config.swapped_negatives, rng)
+    return with_retrieved_negatives(chosen, config.retrieved_negatives, rng, pool=train_set)
 
 
 def plan_stages(train_set: list[SquadQuestion], config, tokenizer) -> list[Stage]:
@@ -70,7 +72,8 @@ def plan_stages(train_set: list[SquadQuestion], config, tokenizer) -> list[Stage
     if 0 < config.answerable_sample < len(answerable):  # a shorter later pass: a random share, in article order
         keep = set(rng.sample(range(len(answerable)), config.answerable_sample))
         answerable = [q for i, q in enumerate(answerable) if i in keep]
-    stages.append(Stage("answerable", windows(answerable), config.epochs, config.learning_rate))
+    if config.epochs:  # 0: a pass of stage abstain alone, from weights that have read the answerable questions
+        stages.append(Stage("answerable", windows(answerable), config.epochs, config.learning_rate))
     if config.abstain_epochs:
         abstain = abstain_questions(train_set, config, rng)
         stages.append(Stage("abstain", windows(abstain), config.abstain_epochs, config.abstain_learning_rate))

