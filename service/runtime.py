@@ -71,12 +71,14 @@ def load_answerer(settings: Settings, warm_up: bool = True, given_passages: bool
     """The trained span reader, warmed up for the shapes a request makes (a process asking one question skips that).
 
     `given_passages`: it reads each question's own paragraph (`qa eval --mode reader`), so it abstains by the threshold
-    calibrated that way rather than the one calibrated through retrieval."""
+    calibrated that way rather than the one calibrated through retrieval. QA_NO_ANSWER_THRESHOLD overrides either."""
     from service.reader.answerer import ReaderAnswerer  # loads torch: only when a process answers
 
     bf16, int8 = READER_PRECISIONS[settings.reader_precision]
     answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16, int8)
-    if given_passages:
+    if settings.no_answer_threshold is not None:
+        answerer = ReaderAnswerer(answerer.reader, settings.no_answer_threshold)
+    elif given_passages:
         answerer = answerer.for_given_passages()
     if warm_up:
         answerer.warm_up(settings.top_k or answerer.top_k)

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
         le=50,
         description="Passages retrieved and read per question; unset: the reader's own (the depth its open threshold was calibrated at)",
     )
+    no_answer_threshold: float | None = Field(
+        None,
+        ge=-50,
+        le=50,
+        description="How far (in logits) the best span must beat its window's no-answer score to be answered: higher"
+        " abstains more often; unset: the reader's own, calibrated on held-out articles (through retrieval; in"
+        " `qa eval --mode reader`, on the given paragraphs)",
+    )
     chunk_max_tokens: int = Field(96, ge=16, le=400)
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     max_question_chars: int = Field(1000, ge=1)

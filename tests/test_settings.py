@@ -61,3 +61,17 @@ def test_an_int8_question_embedder_never_builds_the_index() -> None:
     builder = index_embedder(Settings(embedder_precision="int8", index_precision="float32"), questions)
     assert builder is not questions
     assert (builder.model_id, builder.precision) == ("all-MiniLM-L6-v2", "float32")  # type: ignore[attr-defined]
+
+
+def test_the_no_answer_threshold_is_the_readers_own_unless_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().no_answer_threshold is None
+    monkeypatch.setenv("QA_NO_ANSWER_THRESHOLD", "0.5")
+
+    assert Settings().no_answer_threshold == 0.5
+
+
+def test_a_no_answer_threshold_that_is_not_a_number_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_NO_ANSWER_THRESHOLD", "strict")
+
+    with pytest.raises(ValidationError, match="no_answer_threshold"):
+        Settings()

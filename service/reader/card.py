@@ -37,6 +37,10 @@ def _answerable(training: dict) -> str:
     return "every answerable training question"
 
 
+def _abstain_start(training: dict) -> str:
+    return "the pass's base model" if training.get("epochs") == 0 else "`answerable`"
+
+
 def _targets(training: dict) -> str:
     return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
 
@@ -142,7 +146,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   article for training.
 - Stages ({plan}):
   - `answerable`: {_answerable(training)}{_cloze(training)};
-  - `abstain`, from the weights of `answerable`: every question of the articles with written SQuAD 2.0 unanswerables,
+  - `abstain`, from the weights of {_abstain_start(training)}: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
     {_negatives(training)}.
 - Weights: fp16 safetensors, loaded as bfloat16 where the CPU runs it natively, else as float32; bfloat16 {"was" if report["bf16_inference"] else "was not"} used

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
 
 from index.documents import BUNDLED_CORPUS
+from service.answering.answers import Passage
 from service.app import create_app
 from service.reader import span_reader
 from service.reader.span_reader import SpanReader, bf16_supported
@@ -24,6 +25,7 @@ QUESTIONS = [
 ]
 
 TIED_LOGITS = 0.1
+TEXT = "Paris is the capital of France. It lies on the Seine."
 # How far int8 may move the best span's margin over the no-answer score (measured: up to about 0.5 logits).
 INT8_MARGIN_DRIFT = 1.0
 
@@ -35,6 +37,19 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     settings = Settings(index_dir=tmp_path_factory.mktemp("index"), corpus=[BUNDLED_CORPUS])
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+def test_qa_no_answer_threshold_sets_how_readily_the_reader_abstains() -> None:
+    calibrated = load_answerer(Settings(), warm_up=False)
+    strict = load_answerer(Settings(no_answer_threshold=50.0), warm_up=False)
+    lenient = load_answerer(Settings(no_answer_threshold=-50.0), warm_up=False, given_passages=True)
+    passages = [Passage("d", "t", 0, len(TEXT), TEXT, 1.0)]
+
+    assert calibrated.threshold == calibrated.reader.config.open_null_threshold
+    assert (strict.threshold, lenient.threshold) == (50.0, -50.0)
+    assert strict.answer("What is the capital of France?", passages).answer is None
+    answered = lenient.answer("What is the capital of France?", passages).answer
+    assert answered is not None and TEXT[answered.start : answered.end] == answered.text
 
 
 def test_the_shipped_reader_loads() -> None:

@@ -82,3 +82,23 @@ def test_the_card_of_a_second_pass_tells_both_passes_and_how_to_run_them() -> No
     assert "--base-model var/reader-pass1 --learning-rate 5e-05 --seed 44 --answerable-sample 20000" in two
     assert "--abstain-answerable 4000" in two
     assert "a random sample of 20000 of the answerable training questions" in two
+
+
+def test_the_card_of_a_pass_of_stage_abstain_alone_says_so_and_gives_its_options() -> None:
+    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
+    while "base_reader" in shipped:
+        shipped = {**shipped, **shipped.pop("base_reader")}
+    first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+    abstain_alone = {
+        **shipped,
+        "training": {**shipped["training"], "epochs": 0, "seed": 46, "retrieved_negatives": 0.5},
+        "stages": [{"name": "abstain", "windows": 10821, "epochs": 1, "learning_rate": 3e-05}],
+        "base_reader": first,
+    }
+
+    card = model_card(abstain_alone, ("Cal",), ("Test",))
+
+    assert "`answerable`: skipped (`--epochs 0`)" in card
+    assert "`abstain`, from the weights of the pass's base model" in card
+    assert "--base-model var/reader-pass1 --epochs 0 " in card and " --retrieved-negatives 0.5" in card
+    assert "the other paragraph of its article that BM25 ranks first for it (rate 0.5)" in card
