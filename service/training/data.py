@@ -53,14 +53,12 @@ def with_retrieved_negatives(
     for question in questions:
         if not question.answerable or rng.random() >= rate:
             continue
-        others = [c for c in paragraphs.get(question.title, []) if c != question.context]
-        if not others:
-            continue
+        contexts = paragraphs.get(question.title, [])
         if question.title not in indexes:
-            indexes[question.title] = LexicalIndex(paragraphs[question.title])
+            indexes[question.title] = LexicalIndex(contexts)
         scores = indexes[question.title].scores(question.question)
-        ranked = [paragraphs[question.title][i] for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
-        context = next((c for c in ranked if c != question.context), None)
+        ranked = [contexts[i] for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
+        context = next((c for c in ranked if c != question.context), None)  # None: no other paragraph shares a word
         if context is not None and not any(answer in context for answer in question.answers):
             extra.append(SquadQuestion(question.id + "-near", question.title, -1, context, question.question, (), ()))
     return questions + extra
