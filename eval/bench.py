@@ -23,6 +23,7 @@ from rich.markup import escape
 
 from eval import bench_report, bench_sections
 from eval.bench_plan import FULL, QUICK, SECTIONS, Config, Plan, configurations
+from service.cli import positive
 
 SQUAD_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad"
 status = Console(stderr=True)
@@ -189,26 +190,19 @@ def _parser() -> argparse.ArgumentParser:
         choices=["float32", "bfloat16", "int8"],
         help="the question embedder's; repeat to compare, with each --precision (default: QA_EMBEDDER_PRECISION)",
     )
-    parser.add_argument("--top-k", type=_positive, help="passages per question (default: the reader's own)")
-    parser.add_argument("--questions", type=_positive, help="gold questions used (default: all; --quick: 8)")
-    parser.add_argument("--requests", type=_positive, help="requests per concurrency level (default 200)")
+    parser.add_argument("--top-k", type=positive, help="passages per question (default: the reader's own)")
+    parser.add_argument("--questions", type=positive, help="gold questions used (default: all; --quick: 8)")
+    parser.add_argument("--requests", type=positive, help="requests per concurrency level (default 200)")
     parser.add_argument("--concurrency", type=_levels, help="comma-separated client counts (default 1,4,16,32)")
-    parser.add_argument("--paragraphs", type=_positive, help="SQuAD paragraphs in the large index (default 20000)")
-    parser.add_argument("--cold-runs", type=_positive, help="`qa ask` processes timed (default 5)")
-    parser.add_argument("--f1-limit", type=_positive, help="held-out questions for F1 (default: all 704)")
+    parser.add_argument("--paragraphs", type=positive, help="SQuAD paragraphs in the large index (default 20000)")
+    parser.add_argument("--cold-runs", type=positive, help="`qa ask` processes timed (default 5)")
+    parser.add_argument("--f1-limit", type=positive, help="held-out questions for F1 (default: all 704)")
     parser.add_argument("--skip", type=_sections, default=frozenset(), help=f"comma-separated: {','.join(SECTIONS)}")
     parser.add_argument("--squad-dir", type=Path, default=SQUAD_DIR, help="folder of the SQuAD train files")
     parser.add_argument("--output", type=Path, help="JSON file (default var/bench/bench-TIME.json); a .png beside it")
     parser.add_argument("--compare", nargs="+", type=Path, metavar="JSON", help="print earlier runs side by side")
     parser.add_argument("--markdown", action="store_true", help="also print the headline as a Markdown table")
     return parser
-
-
-def _positive(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
-    return number
 
 
 def _levels(value: str) -> tuple[int, ...]:

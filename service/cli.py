@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--mode", choices=["open", "reader"], default="open")
     evaluate.add_argument("--output", type=Path, help="write the figures and per-question records as JSON")
-    evaluate.add_argument("--limit", type=_positive, help="evaluate N questions, sampled evenly over the dataset")
+    evaluate.add_argument("--limit", type=positive, help="evaluate N questions, sampled evenly over the dataset")
     evaluate.add_argument(
         "--articles",
         help="SQuAD only: comma-separated article titles to keep, or 'held-out' for the reader's test articles",
@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(value: str) -> int:
+def positive(value: str) -> int:
+    """An argparse type: a whole number of 1 or more (`qa eval --limit`, and `qa bench`'s counts)."""
     number = int(value)
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")

@@ -179,3 +179,14 @@ def test_index_commands_and_ask_run_on_milvus(
     answer = json.loads(capsys.readouterr().out)["answer"]
     assert (answer["document_id"], answer["text"]) == ("glacier", "12")  # the fake answerer: the first number
     assert not index_dir.exists(), "the FAISS folder is not used"
+
+
+def test_a_count_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.bench import main as bench  # `qa bench` hands its arguments to eval.bench
+
+    for run, arguments in ((main, ["eval", "--limit", "0"]), (bench, ["--top-k", "0"])):
+        with pytest.raises(SystemExit) as exit_info:
+            run(arguments)
+
+        assert exit_info.value.code == 2
+        assert f"{arguments[-2]}: must be 1 or more, not 0" in one_line(capsys.readouterr().err)
