@@ -45,6 +45,20 @@ def _targets(training: dict) -> str:
     return "every reference answer (soft targets)" if training.get("all_references") else "the first reference answer"
 
 
+def _offsets(training: dict) -> str:
+    """How a run treated the SQuAD 1.0 file's first-occurrence answer offsets (older reports predate the option)."""
+    if training.get("relocate_first_occurrences"):
+        return (
+            "; in a file whose offsets are each answer's first occurrence (squad-v1.0-train.json), an answer that occurs"
+            " more than once is placed at the occurrence whose sentence shares the most question words"
+        )
+    return ""
+
+
+def _relocation(training: dict) -> str:
+    return " --no-relocate-first-occurrences" if training.get("relocate_first_occurrences") is False else ""
+
+
 def _plan(report: dict) -> str:
     """A run's stages: windows, epochs and learning rate of each."""
     training = report["training"]
@@ -118,7 +132,7 @@ def _reproduce(report: dict) -> str:
         abstain = f" --abstain-answerable {training['abstain_answerable']}" if "abstain_answerable" in training else ""
         options = (
             f"{base}{_passes(training)} --learning-rate {training['learning_rate']} --seed {training['seed']}{sample}"
-            f"{abstain}{_retrieved(training)}{output}"
+            f"{abstain}{_retrieved(training)}{_relocation(training)}{output}"
         )
         commands.append(f"    qa train-reader {SQUAD_FILES} \\\n        {options.strip()}")
     return "\n".join(commands)
@@ -155,7 +169,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,
   weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
-  length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}, seed {training["seed"]};
+  length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}{_offsets(training)}, seed {training["seed"]};
   {report["train_windows"]} training windows in all, {report["train_seconds"]} s of training.
 - No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
   threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span

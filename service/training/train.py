@@ -22,6 +22,7 @@ from index.embedding import SentenceEmbedder
 from service.reader.card import model_card
 from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 from service.training.checkpoint import RUN, Position, check_run, load_checkpoint
+from service.training.data import first_occurrence_offsets, relocated_answers
 from service.training.stages import Stage, plan_stages, run_stages
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,9 @@ class TrainConfig:
     swapped_negatives: float = 0.3
     retrieved_negatives: float = 0.0  # rate of pairs with the article's other paragraph that BM25 ranks first
     all_references: bool = False  # soft targets over every reference answer, not only the first
+    # In a file whose answer offsets are first occurrences (squad-v1.0-train.json), move repeated answers to the
+    # occurrence whose sentence shares the most question words (`data.relocated_answers`).
+    relocate_first_occurrences: bool = True
     layer_decay: float = 1.0  # learning rate × layer_decay ** (layers above); 1.0: one rate for all
     cloze_per_paragraph: int = 0  # a warm-up stage of template cloze questions; helped with 8.9k questions, not 96k
     open_top_k: int = 5
@@ -136,6 +140,24 @@ def calibrate_threshold(questions: list[SquadQuestion], predictions: list[tuple[
     return max(candidates, key=lambda t: score_at(questions, predictions, t)["f1"])
 
 
+def load_training_files(squad_files: list[Path], relocate: bool) -> list[SquadQuestion]:
+    """Every file's questions; with `relocate`, a file whose answer offsets are first occurrences has its repeated
+    answers moved to where the question's words are (the share's annotated offsets are left as they are)."""
+    questions = []
+    for path in squad_files:
+        loaded = load_squad(path)
+        if relocate and first_occurrence_offsets(loaded):
+            loaded, moved = relocated_answers(loaded)
+            log.info(
+                "%s: answer offsets are first occurrences; %d repeated answers moved to the sentence that shares most"
+                " question words",
+                Path(path).name,
+                moved,
+            )
+        questions += loaded
+    return questions
+
+
 def train(
     squad_files: list[Path],
     output: Path,
@@ -148,7 +170,7 @@ def train(
 
     `warm_start`: a reader folder exported from this run (`export_checkpoint`), used by `resume` when the checkpoint
     itself is gone."""
-    questions = [q for path in squad_files for q in load_squad(path)]
+    questions = load_training_files(squad_files, config.relocate_first_occurrences)
     train_set, calibration, test = split_articles(questions)
     if not train_set or not calibration:
         raise ValueError("no training or calibration questions: the SQuAD files hold only held-out articles")
@@ -349,6 +371,7 @@ FROM_COMMAND_LINE = (
     "retrieved_negatives",
     "layer_decay",
     "all_references",
+    "relocate_first_occurrences",
 )
 
 
@@ -409,6 +432,13 @@ def main(argv: list[str] | None = None) -> None:
         "--all-references",
         action="store_true",
         help="train towards every reference answer of a question (soft targets), not only the first",
+    )
+    parser.add_argument(
+        "--relocate-first-occurrences",
+        action=argparse.BooleanOptionalAction,
+        default=TrainConfig.relocate_first_occurrences,
+        help="in a file whose answer offsets are first occurrences (squad-v1.0-train.json), place a repeated answer"
+        " where its sentence shares the most question words",
     )
     for flag, kind, text in (
         ("--cloze-per-paragraph", int, "synthetic cloze questions per training paragraph for the warm-up (0: none)"),

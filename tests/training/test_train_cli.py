@@ -102,3 +102,43 @@ def test_the_card_of_a_pass_of_stage_abstain_alone_says_so_and_gives_its_options
     assert "`abstain`, from the weights of the pass's base model" in card
     assert "--base-model var/reader-pass1 --epochs 0 " in card and " --retrieved-negatives 0.5" in card
     assert "the other paragraph of its article that BM25 ranks first for it (rate 0.5)" in card
+
+
+def test_first_occurrence_offsets_are_relocated_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = {}
+
+    def fake_train(squad, output, config, checkpoints, resume, warm_start):
+        seen["config"] = config
+        return {key: {} for key in ("calibration", "test", "open_calibration", "open_test")}
+
+    monkeypatch.setattr(train_module, "train", fake_train)
+    train_module.main(["data.json"])
+    assert seen["config"].relocate_first_occurrences is True
+    train_module.main(["data.json", "--no-relocate-first-occurrences"])
+    assert seen["config"].relocate_first_occurrences is False
+
+
+def test_the_card_says_how_first_occurrence_offsets_were_treated() -> None:
+    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
+    while "base_reader" in shipped:
+        shipped = {**shipped, **shipped.pop("base_reader")}
+    first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+    cards = {
+        relocate: model_card(
+            {
+                **shipped,
+                "training": {**shipped["training"], "relocate_first_occurrences": relocate, "seed": 48},
+                "base_reader": first,
+            },
+            ("Cal",),
+            ("Test",),
+        )
+        for relocate in (True, False)
+    }
+
+    assert "placed at the occurrence whose sentence shares the most question words" in cards[True]
+    assert "--no-relocate-first-occurrences" not in cards[True]
+    assert "shares the most question words" not in cards[False]
+    assert "--seed 48 --abstain-answerable" in cards[False] and "--no-relocate-first-occurrences" in cards[False]
+    # the shipped reader's own runs predate the option: its card claims no relocation
+    assert "shares the most question words" not in model_card(shipped, ("Cal",), ("Test",))

@@ -21,8 +21,10 @@ from service.training.checkpoint import load_checkpoint
 from service.training.data import (
     collate,
     featurize,
+    first_occurrence_offsets,
     length_grouped_batches,
     reference_targets,
+    relocated_answers,
     swapped,
     with_answer_removed_negatives,
     with_retrieved_negatives,
@@ -90,6 +92,54 @@ def test_shuffled_negatives_never_hold_the_answer() -> None:
         assert not negative.answerable
         assert negative.context != original.context
         assert not any(answer in negative.context for answer in original.answers)
+
+
+SHARE = [
+    Path(__file__).resolve().parents[3] / "shared" / "data" / "squad" / name
+    for name in ("squad-v1.1-train.json", "squad-v2.0-train.json")
+]
+FIRST = "In 1990 the company moved its offices to Boston. It was founded in 1990 by two engineers from Ohio."
+
+
+def _question(question: str, context: str, answer: str, start: int) -> SquadQuestion:
+    return SquadQuestion("q", "T", 0, context, question, (answer,), (start,))
+
+
+def test_a_repeated_answer_moves_to_the_sentence_that_shares_the_question_words() -> None:
+    [moved], count = relocated_answers(
+        [_question("When did the engineers found it?", FIRST, "1990", FIRST.find("1990"))]
+    )
+
+    assert count == 1 and moved.answer_starts[0] == FIRST.rfind("1990")
+    assert moved.context[moved.answer_starts[0] :].startswith("1990")
+    [kept], count = relocated_answers([_question("Where did the company move?", FIRST, "1990", FIRST.find("1990"))])
+    assert count == 0 and kept.answer_starts[0] == FIRST.find("1990")
+
+
+def test_only_a_file_of_many_repeated_answers_all_at_their_first_occurrence_counts_as_first_occurrences() -> None:
+    many = [_question(f"When was it founded? {n}", FIRST, "1990", FIRST.find("1990")) for n in range(50)]
+
+    assert first_occurrence_offsets(many)
+    assert not first_occurrence_offsets(many[:49])  # too few to tell from chance
+    annotated = [*many, _question("When was it founded?", FIRST, "1990", FIRST.rfind("1990"))]
+    assert not first_occurrence_offsets(annotated)  # one annotated later occurrence: real offsets
+
+
+@pytest.mark.skipif(not all(path.is_file() for path in SHARE), reason="the SQuAD share is not at ../shared/data/squad")
+def test_relocation_places_more_repeated_answers_where_annotators_did_than_first_occurrences() -> None:
+    share = [q for path in SHARE for q in load_squad(path) if q.answerable]
+    assert not first_occurrence_offsets(share)  # annotated offsets are left alone
+    # The share's answers moved to their first occurrence, as squad-v1.0-train.json's were made, then relocated.
+    first = [replace(q, answers=q.answers[:1], answer_starts=(q.context.find(q.answers[0]),)) for q in share]
+    relocated, _ = relocated_answers(first)
+    repeated = [i for i, q in enumerate(share) if q.context.count(q.answers[0]) > 1]
+
+    right_first = sum(first[i].answer_starts == share[i].answer_starts[:1] for i in repeated) / len(repeated)
+    right_relocated = sum(relocated[i].answer_starts == share[i].answer_starts[:1] for i in repeated) / len(repeated)
+    print(
+        f"{len(repeated)} repeated answers: first occurrence right {right_first:.1%}, relocated {right_relocated:.1%}"
+    )
+    assert right_relocated > right_first + 0.05
 
 
 def test_retrieved_negatives_are_the_best_other_paragraph_by_bm25_without_the_answer() -> None:
