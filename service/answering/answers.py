@@ -64,7 +64,7 @@ def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
     """An Answer for `passage.text[start:end]`, in document offsets, with the enclosing sentence as context."""
     if not 0 <= start < end <= len(passage.text):
         raise ValueError(f"span [{start}:{end}] is outside a passage of {len(passage.text)} characters")
-    start, end = _trimmed(passage.text, start, end)
+    start, end = _balanced(passage.text, *_trimmed(passage.text, start, end))
     text = passage.text
     if start == end:
         raise ValueError("span is only whitespace or punctuation")
@@ -82,6 +82,27 @@ def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
 
 OPENING = {"“": "”", "(": ")", "[": "]"}
 CLOSING = {close: opening for opening, close in OPENING.items()}
+
+
+def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
+    """Take in the partner of a quote mark or bracket the span leaves unpaired, where it is the very next character
+    outside the span ('superintelligence” unit' gives '“superintelligence” unit', 'Wednesday (June 18' gives
+    'Wednesday (June 18)'); a partner further away is left out, and the span as it is."""
+    if start >= end:
+        return start, end
+    span = text[start:end]
+    if span.count('"') % 2 == 1:
+        if end < len(text) and text[end] == '"':
+            end += 1
+        elif start > 0 and text[start - 1] == '"':
+            start -= 1
+    for opening, closing in OPENING.items():
+        span = text[start:end]
+        if span.count(opening) > span.count(closing) and end < len(text) and text[end] == closing:
+            end += 1
+        elif span.count(closing) > span.count(opening) and start > 0 and text[start - 1] == opening:
+            start -= 1
+    return start, end
 
 
 def _unpaired(span: str, mark: str) -> bool:

@@ -55,7 +55,7 @@ def test_cite_maps_passage_offsets_to_document_offsets() -> None:
         ("“superintelligence”", "“superintelligence”"),  # quotes belong to the answer
         ("“superintelligence", "superintelligence"),  # ... but not one whose partner the span leaves out
         ("new “superintelligence”", "new “superintelligence”"),
-        ("superintelligence” unit", "superintelligence” unit"),  # one closing mark inside: left as the text has it
+        ("superintelligence” unit", "“superintelligence” unit"),  # a mark inside: its partner next to the span joins
         ("superintelligence”", "superintelligence"),
     ],
 )
@@ -132,13 +132,36 @@ def test_distinct_keeps_order_and_handles_nothing() -> None:
     [
         ('"Project Omni', "Project Omni"),
         ('"Project Omni" (2024)', '"Project Omni" (2024)'),
-        ('Omni" (2024', 'Omni" (2024'),  # marks inside the span are the text's own: only edges are judged
+        ('Omni" (2024', 'Omni" (2024)'),  # marks inside stay; a partner right after the span is taken in
         ("(2024", "2024"),
         ("2024)", "2024"),
     ],
 )
 def test_cite_drops_an_edge_quote_or_bracket_without_its_partner(raw: str, expected: str) -> None:
     document = 'Meta named it "Project Omni" (2024) in a memo.'
+    chunk = passage(document, document=document)
+
+    cited = cite(chunk, *span_of(document, raw), score=1.0)
+
+    assert cited.text == expected
+    assert document[cited.start : cited.end] == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("superintelligence” unit", "“superintelligence” unit"),  # the opening mark right before the span
+        ("Wednesday (June 18", "Wednesday (June 18)"),  # the closing bracket right after it
+        ('said "we will', 'said "we will"'),
+        ("(June 18) and Meta’s new “superintelligence", "(June 18) and Meta’s new “superintelligence”"),
+        ("stake (about half", "stake (about half"),  # its partner is further away: the span stays as it is
+    ],
+)
+def test_cite_takes_in_the_partner_of_an_inner_mark_when_it_is_the_next_character(raw: str, expected: str) -> None:
+    document = (
+        "Bloomberg reported Wednesday (June 18) and Meta’s new “superintelligence” unit grew. "
+        'He said "we will" and took a stake (about half of it).'
+    )
     chunk = passage(document, document=document)
 
     cited = cite(chunk, *span_of(document, raw), score=1.0)
