@@ -36,8 +36,8 @@ def relocated_answers(questions: list[SquadQuestion]) -> tuple[list[SquadQuestio
     words (BM25's terms: stemmed, stop words dropped; ties keep the earlier), with how many moved.
 
     On the dev-article share, whose offsets are annotated, the 818 answers that occur more than once are at their
-    first occurrence 71.1% of the time and at the occurrence chosen this way 80.1% (printed by
-    tests/training/test_training.py::test_relocation_places_more_repeated_answers_where_annotators_did_than_first_...).
+    first occurrence 71.1% of the time and at the occurrence chosen this way 80.1% (tests/training/test_training.py
+    prints both, in its test on the share).
     In squad-v1.0-train.json 10.9% of the answers repeat and this moves 2,732 of its 87,377: at the share's rates,
     about 1 label in 100 goes from the wrong occurrence to the right one (47 s on 2 cores, once a run).
     """
