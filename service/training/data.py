@@ -9,7 +9,7 @@ import torch
 
 from eval.squad import SquadQuestion
 from index.lexical import LexicalIndex, terms
-from index.sentences import sentence_spans
+from index.sentences import sentence_around, sentence_spans
 from service.training.candidates import capitalised_runs
 from service.training.synthetic import YEAR, name_kind
 
@@ -58,14 +58,11 @@ def _best_occurrence(question: SquadQuestion, answer: str, start: int) -> int:
     occurrences = [match.start() for match in re.finditer(re.escape(answer), context)]
     if len(occurrences) < 2:
         return start
-    wanted = set(terms([question.question])[0])
     sentences = sentence_spans(context)
-
-    def shared(position: int) -> int:
-        begin, end = next(((b, e) for b, e in sentences if b <= position < e), (0, len(context)))
-        return len(wanted & set(terms([context[begin:end]])[0]))
-
-    return max(occurrences, key=lambda position: (shared(position), -position))
+    around = [sentence_around(sentences, position, position + 1) for position in occurrences]
+    # One tokenisation for the question and every occurrence's sentence.
+    wanted, *found = (set(words) for words in terms([question.question, *(context[b:e] for b, e in around)]))
+    return max(zip(occurrences, found, strict=True), key=lambda pair: (len(wanted & pair[1]), -pair[0]))[0]
 
 
 def with_shuffled_negatives(questions: list[SquadQuestion], rate: float, rng: random.Random) -> list[SquadQuestion]:
