@@ -90,8 +90,7 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
     'Wednesday (June 18)'); a partner further away is left out, and the span as it is."""
     if start >= end:
         return start, end
-    span = text[start:end]
-    if span.count('"') % 2 == 1:
+    if _unpaired(text[start:end], '"'):  # an odd count of straight quotes
         if end < len(text) and text[end] == '"':
             end += 1
         elif start > 0 and text[start - 1] == '"':
