@@ -13,6 +13,9 @@ HTML_SUFFIXES = {".html", ".htm"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 TITLES_FILE = "titles.json"
 BUNDLED_CORPUS = Path(__file__).parent / "corpus"
+MAX_ID_CHARS = 128
+ID_PATTERN = rf"^[A-Za-z0-9._-]{{1,{MAX_ID_CHARS}}}$"  # the ids document_id() makes, and the ones a caller may give
+MAX_NAME_CHARS = 255  # a file name, as most file systems allow; an upload's name is the client's to choose
 
 
 class DocumentError(ValueError):
@@ -77,8 +80,19 @@ def check_suffix(path: Path) -> None:
 
 
 def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str | None = None) -> Document:
-    """A file's bytes as a Document (from disk or an upload): UTF-8 only, HTML read as its visible text, never empty."""
+    """A file's bytes as a Document (from disk or an upload): UTF-8 only, HTML read as its visible text, never empty.
+
+    Without a `doc_id` the id comes from the file name, which must then make one of at most MAX_ID_CHARS characters.
+    """
     check_suffix(path)
+    shown = path.name if len(path.name) <= 60 else path.name[:40] + "…"
+    if len(path.name) > MAX_NAME_CHARS:
+        raise DocumentError(f"{shown}: a file name is at most {MAX_NAME_CHARS} characters; rename the file")
+    if not doc_id and len(document_id(path)) > MAX_ID_CHARS:
+        raise DocumentError(
+            f"{shown}: its name makes an id of {len(document_id(path))} characters, over the {MAX_ID_CHARS} an id may"
+            " have; rename the file, or (over HTTP) give the document an id"
+        )
     try:
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -15,7 +15,7 @@ from service.api.batching import QuestionBatcher
 from service.api.chat_routes import STATIC_DIR
 from service.api.chat_routes import router as chat_router
 from service.api.document_routes import router as document_router
-from service.api.errors import ServiceError
+from service.api.errors import TOO_DEEP, ServiceError
 from service.api.limits import BodyLimit
 from service.api.live_index import LiveIndex
 from service.api.model_turn import ModelThread
@@ -139,11 +139,16 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
-    """FastAPI's own errors, except that a JSON body which isn't UTF-8 is malformed JSON (422), not a bare 400."""
+    """FastAPI's own errors, except that a JSON body which isn't UTF-8, or nests too deep to parse, is a 422 saying so,
+    not a bare 400."""
     assert isinstance(error, StarletteHTTPException)
     cause = error.__cause__
-    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError):
-        message = f"the body is not valid JSON: not UTF-8 text (byte {cause.start})"
+    if error.status_code == 400 and isinstance(cause, UnicodeDecodeError | RecursionError):
+        message = (
+            f"the body is not valid JSON: not UTF-8 text (byte {cause.start})"
+            if isinstance(cause, UnicodeDecodeError)
+            else TOO_DEEP
+        )
         return JSONResponse({"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}, 422)
     return await http_exception_handler(request, error)
 

@@ -11,6 +11,7 @@ from index.documents import BUNDLED_CORPUS
 from index.embedding import DEFAULT_MODEL, EmbedderPrecision, IndexPrecision
 
 READER_MODEL_DIR = Path(__file__).parent / "reader" / "model"
+MAX_QUESTION_CHARS = 1000  # the request schemas' bound; QA_MAX_QUESTION_CHARS may lower it, not raise it
 
 
 class Settings(BaseSettings):
@@ -63,7 +64,12 @@ class Settings(BaseSettings):
     )
     chunk_max_tokens: int = Field(96, ge=16, le=400)
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
-    max_question_chars: int = Field(1000, ge=1)
+    max_question_chars: int = Field(
+        MAX_QUESTION_CHARS,
+        ge=1,
+        le=MAX_QUESTION_CHARS,
+        description=f"Longest question or chat message, in characters; longer is a 422 (at most {MAX_QUESTION_CHARS})",
+    )
     chat_history_messages: int = Field(12, ge=1, le=100, description="Messages of a chat kept for resolving follow-ups")
     admin_token: SecretStr | None = Field(
         None, description="Bearer token for the document write routes; unset: they answer 403 (switched off)"

@@ -75,3 +75,14 @@ def test_a_no_answer_threshold_that_is_not_a_number_is_refused(monkeypatch: pyte
 
     with pytest.raises(ValidationError, match="no_answer_threshold"):
         Settings()
+
+
+def test_the_question_limit_can_be_lowered_but_not_raised_past_the_schemas_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("QA_MAX_QUESTION_CHARS", "200")
+    assert Settings().max_question_chars == 200
+
+    monkeypatch.setenv("QA_MAX_QUESTION_CHARS", "2000")
+    with pytest.raises(ValidationError, match="max_question_chars"):
+        Settings()

@@ -3,6 +3,7 @@
 They share `IndexBuilder.change` with `qa index add`: a write is answered only once its generation is durable and served.
 """
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from index.store import IndexBusy
 from service.api.auth import AdminDep
 from service.api.deps import LiveIndexDep, SettingsDep
 from service.api.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
-from service.api.errors import Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
 from service.api.live_index import LiveIndex
 from service.api.schemas import ErrorResponse
 from service.settings import Settings
@@ -55,7 +56,7 @@ async def add_document(request: Request, live: LiveIndexDep, settings: SettingsD
     """Add a document (JSON `{id?, title?, text}` or a .txt/.md/.html upload in the field `file`); 409 if its id exists."""
     document = await _read_document(request, settings, None)
     report = await _change(live, settings, upsert=[document], new_only=True)
-    return _outcome(live, document.id, document.title, report)
+    return await run_in_threadpool(_outcome, live, document.id, document.title, report)
 
 
 @router.put(
@@ -72,7 +73,7 @@ async def replace_document(
     report = await _change(live, settings, upsert=[document])
     if report.added:
         response.status_code = 201
-    return _outcome(live, document.id, document.title, report)
+    return await run_in_threadpool(_outcome, live, document.id, document.title, report)
 
 
 @router.delete(
@@ -84,10 +85,9 @@ async def replace_document(
 )
 async def delete_document(document_id: str, live: LiveIndexDep, settings: SettingsDep) -> DocumentChange:
     """Remove a document and its chunks."""
-    pipeline = live.pipeline()
-    known = pipeline.documents.get(document_id) if pipeline else None
+    title = await run_in_threadpool(_title, live, document_id)
     report = await _change(live, settings, remove=[document_id])
-    return _outcome(live, document_id, known.title if known else "", report)
+    return await run_in_threadpool(_outcome, live, document_id, title, report)
 
 
 async def _change(live: LiveIndex, settings: Settings, **change: Any) -> UpdateReport:
@@ -102,6 +102,15 @@ async def _change(live: LiveIndex, settings: Settings, **change: Any) -> UpdateR
         raise Conflict(f"{error}; PUT /documents/{{id}} replaces a document") from None
     except UnknownDocument as error:
         raise NotFound(f"{error}; GET /documents lists them") from None
+    except DocumentError as error:  # one the store cannot hold (an id or title over a Milvus field's size)
+        raise _invalid(("body",), str(error)) from None
+
+
+# _title and _outcome may open a newer generation (LiveIndex.pipeline): in a worker thread, off the event loop.
+def _title(live: LiveIndex, document_id: str) -> str:
+    pipeline = live.pipeline()
+    known = pipeline.documents.get(document_id) if pipeline else None
+    return known.title if known else ""
 
 
 def _outcome(live: LiveIndex, document_id: str, title: str, report: UpdateReport) -> DocumentChange:
@@ -135,9 +144,34 @@ async def _read_document(request: Request, settings: Settings, path_id: str | No
     )
 
 
-def _json_document(body: bytes, path_id: str | None) -> Document:
+def _parsed_json(body: bytes) -> object:
+    """The body as JSON; malformed JSON is refused as on the question routes (its position as line and column)."""
     try:
-        incoming = DocumentIn.model_validate_json(body)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _invalid(("body",), f"the body is not valid JSON: not UTF-8 text (byte {error.start})") from None
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise _invalid(("body",), TOO_DEEP) from None
+    except json.JSONDecodeError as error:  # the error FastAPI raises for a question route's body, formatted alike
+        raise RequestValidationError(
+            [
+                {
+                    "type": "json_invalid",
+                    "loc": ("body", error.pos),
+                    "msg": "JSON decode error",
+                    "ctx": {"error": error.msg},
+                }
+            ],
+            body=text,
+        ) from None
+
+
+def _json_document(body: bytes, path_id: str | None) -> Document:
+    parsed = _parsed_json(body)
+    try:
+        incoming = DocumentIn.model_validate(parsed)
     except ValidationError as error:
         raise RequestValidationError(
             [{"type": e["type"], "loc": ("body", *e["loc"]), "msg": e["msg"], "input": None} for e in error.errors()]
@@ -174,9 +208,10 @@ async def _form_document(form: FormData, path_id: str | None) -> Document:
     if title and len(title) > MAX_TITLE_CHARS:
         raise _invalid(("body", "title"), f"a title is at most {MAX_TITLE_CHARS} characters")
     name = Path(upload.filename or "").name or "upload"
-    try:
-        return parse_document(
-            Path(name), await upload.read(), (title or "").strip() or None, path_id or form_id or None
+    raw = await upload.read()
+    try:  # in a worker thread: reading a large HTML file must not stall the questions on the event loop
+        return await run_in_threadpool(
+            parse_document, Path(name), raw, (title or "").strip() or None, path_id or form_id or None
         )
     except DocumentError as error:
         raise _invalid(("body", "file"), str(error)) from None

@@ -5,9 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from index.documents import SUPPORTED_SUFFIXES
+from index.documents import ID_PATTERN, SUPPORTED_SUFFIXES
 
-ID_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
 MAX_TITLE_CHARS = 300
 
 

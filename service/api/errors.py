@@ -1,5 +1,7 @@
 """Domain errors carry their HTTP status (and any headers it needs); one handler turns them into JSON."""
 
+TOO_DEEP = "the body is not valid JSON here: it nests arrays or objects too deeply to read"
+
 
 class ServiceError(Exception):
     status_code = 500

@@ -5,9 +5,12 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+UPLOAD_ROUTES = "/documents"  # the routes that take uploads: POST /documents, PUT /documents/{id}
+
 
 class BodyLimit:
-    """Refuses bodies over `upload_bytes` (multipart uploads) or `json_bytes` (anything else).
+    """Refuses bodies over `upload_bytes` (a multipart upload to a document route) or `json_bytes` (anything else,
+    whatever its Content-Type says: a question route never takes an upload's size).
 
     A declared Content-Length over the limit is refused before any byte is read; a body sent without one (chunked) is
     counted as it streams in and refused at the first byte over.
@@ -23,7 +26,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        upload = headers.get("content-type", "").lower().startswith("multipart/form-data")
+        upload = _takes_uploads(scope) and headers.get("content-type", "").lower().startswith("multipart/form-data")
         limit = self.upload_bytes if upload else self.json_bytes
         kind = "an upload" if upload else "a JSON body"
         detail = f"the request body is over {limit:,} bytes, the most {kind} may be; send a smaller one"
@@ -45,3 +48,8 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+def _takes_uploads(scope: Scope) -> bool:
+    path = scope["path"].rstrip("/")
+    return scope["method"] in ("POST", "PUT") and (path == UPLOAD_ROUTES or path.startswith(UPLOAD_ROUTES + "/"))

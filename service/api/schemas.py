@@ -7,8 +7,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from service.answering.answers import Answer, Passage
 from service.answering.pipeline import AskResult
-
-MAX_QUESTION_CHARS = 1000
+from service.settings import MAX_QUESTION_CHARS
 
 
 def words_required(noun: str) -> Callable[[str], str]:

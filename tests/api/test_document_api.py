@@ -116,6 +116,8 @@ def test_an_upload_is_read_like_a_file_on_disk(client: TestClient) -> None:
         ("report.pdf", b"%PDF", "file: report.pdf: unsupported file type '.pdf'; supported: .htm, .html, .markdown"),
         ("notes.txt", b"caf\xe9", "file: notes.txt: not valid UTF-8 (byte 3); save it as UTF-8 text"),
         ("empty.html", b"<html><script>x()</script></html>", "file: empty.html: the file holds no text"),
+        ("n" * 130 + ".txt", b"words", "file: " + "n" * 40 + "…: its name makes an id of 130 characters, over the 128"),
+        ("n" * 252 + ".txt", b"words", "file: " + "n" * 40 + "…: a file name is at most 255 characters; rename"),
     ],
 )
 def test_an_unreadable_upload_is_422_with_the_cli_message(
@@ -125,6 +127,17 @@ def test_an_unreadable_upload_is_422_with_the_cli_message(
 
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith(message)
+
+
+def test_a_long_file_name_is_kept_as_the_source_when_the_form_gives_an_id(client: TestClient) -> None:
+    name = "n" * 200 + ".txt"
+
+    response = client.post(
+        "/documents", files={"file": (name, b"The ferry carries 120 cars.")}, data={"id": "ferry"}, headers=AUTH
+    )
+
+    assert response.status_code == 201, response.text
+    assert client.get("/documents/ferry").json()["source"] == name
 
 
 def test_post_of_a_taken_id_is_409_and_put_replaces_it(client: TestClient) -> None:
@@ -165,6 +178,24 @@ def test_delete_removes_a_document_and_its_answers(client: TestClient) -> None:
     missing = client.delete("/documents/harbour", headers=AUTH)
     assert missing.status_code == 404, missing.text
     assert missing.json() == {"detail": "no document with id 'harbour'; GET /documents lists them"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"text":\n  "The ferry",, }',
+            "the body is not valid JSON: Expecting property name enclosed in double quotes at line 2, column 15"
+            " (character 23)",
+        ),
+        (b'{"text": "caf\xe9"}', "the body is not valid JSON: not UTF-8 text (byte 13)"),
+    ],
+)
+def test_malformed_json_is_422_as_on_the_question_routes(client: TestClient, body: bytes, message: str) -> None:
+    response = client.post("/documents", content=body, headers={**AUTH, "Content-Type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    assert response.json() == {"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}
 
 
 def test_other_media_types_are_415(client: TestClient) -> None:

@@ -151,3 +151,11 @@ def test_content_hash_follows_the_text() -> None:
 
     assert first.content_hash == Document("b", "B", "b.txt", "one").content_hash
     assert first.content_hash != Document("a", "A", "a.txt", "one!").content_hash
+
+
+def test_a_file_whose_name_makes_an_over_long_id_is_refused_naming_it(tmp_path: Path) -> None:
+    write_files(tmp_path, {"a" * 129 + ".txt": "Some text.", "b" * 128 + ".txt": "Some text."})
+
+    with pytest.raises(DocumentError, match=r"^a{40}…: its name makes an id of 129 characters, over the 128"):
+        load_document(tmp_path / ("a" * 129 + ".txt"))
+    assert load_document(tmp_path / ("b" * 128 + ".txt")).id == "b" * 128
