@@ -97,13 +97,17 @@ def _squad_set(path: Path) -> EvalSet:
 
 
 def merge(sets: list[EvalSet]) -> EvalSet:
-    """Several SQuAD files as one dataset (their paragraphs have distinct ids); a single set as it is."""
+    """Several SQuAD files as one dataset (a paragraph id two files share must hold the same text); one as it is."""
     if len(sets) == 1:
         return sets[0]
     if any(not q.paragraph_id for s in sets for q in s.questions):
         raise ValueError("only SQuAD files can be merged; give the gold set alone")
-    return EvalSet(
-        "+".join(s.name for s in sets),
-        [q for s in sets for q in s.questions],
-        [d for s in sets for d in s.documents],
-    )
+    documents: dict[str, Document] = {}
+    for document in (d for s in sets for d in s.documents):
+        kept = documents.setdefault(document.id, document)
+        if kept.text != document.text:  # an article title shared by two files: its questions would be scored wrongly
+            raise ValueError(
+                f"{kept.source} and {document.source} both have a paragraph {document.id!r}, with different text;"
+                " merge files whose articles have distinct titles"
+            )
+    return EvalSet("+".join(s.name for s in sets), [q for s in sets for q in s.questions], list(documents.values()))

@@ -109,18 +109,34 @@ def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None
     return {**figures, **summarize(records, mode)}, records
 
 
-def check_thresholds(figures: dict, thresholds_file: Path) -> list[str]:
-    """The figures that miss their committed minimum for this dataset and mode."""
-    thresholds = json.loads(thresholds_file.read_text(encoding="utf-8"))
-    key = f"{figures['dataset']}:{figures['mode']}"
-    if key not in thresholds:
+def load_minimums(thresholds_file: Path, key: str) -> dict[str, float]:
+    """The committed minimums for one 'dataset:mode' (keys starting with '_' are notes); read before a run, so a
+    missing, malformed or mismatched file is refused at once rather than after the evaluation."""
+    try:
+        thresholds = json.loads(thresholds_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{thresholds_file}: not valid JSON ({error})") from None
+    if not isinstance(thresholds, dict) or key not in thresholds:
         # A gate with nothing to check would pass silently: name the missing section instead.
-        return [f"{thresholds_file} has no thresholds for {key!r} (it has {sorted(thresholds)})"]
-    minimums = thresholds[key]
+        sections = sorted(thresholds) if isinstance(thresholds, dict) else []
+        raise ValueError(f"{thresholds_file} has no thresholds for {key!r} (it has {sections})")
+    section = thresholds[key]
+    minimums = (
+        {name: value for name, value in section.items() if not name.startswith("_")}
+        if isinstance(section, dict)
+        else None
+    )
+    if minimums is None or any(isinstance(v, bool) or not isinstance(v, int | float) for v in minimums.values()):
+        raise ValueError(f'{thresholds_file}: {key!r} must map figure names to numbers, e.g. {{"f1": 73.0}}')
+    return minimums
+
+
+def check_thresholds(figures: dict, minimums: dict[str, float]) -> list[str]:
+    """The figures that miss their minimum (a figure the run lacks misses it too)."""
     return [
         f"{name} {figures.get(name)} < {minimum}"
         for name, minimum in minimums.items()
-        if not name.startswith("_") and (figures.get(name) is None or figures[name] < minimum)
+        if figures.get(name) is None or figures[name] < minimum
     ]
 
 
@@ -149,14 +165,17 @@ def run_from_cli(args, settings: Settings) -> int:
     eval_set = merge([load_eval_set(path) for path in args.dataset or [None]])
     if args.articles:
         eval_set = only_articles(eval_set, args.articles)
+    minimums = load_minimums(args.thresholds, f"{eval_set.name}:{args.mode}") if args.thresholds else None
+    if args.output and args.output.is_dir():
+        raise ValueError(f"{args.output}: a folder; give --output a file name, e.g. {args.output / 'eval.json'}")
     figures, records = run_eval(eval_set, args.mode, settings, args.limit)
     print_report(figures, records)
     if args.output:
         payload = {**figures, "records": [r.to_json() for r in records]}
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    if args.thresholds:
-        failures = check_thresholds(figures, args.thresholds)
+    if minimums is not None:
+        failures = check_thresholds(figures, minimums)
         if failures:
             console.print("[red]eval gate failed:[/red] " + "; ".join(failures))
             return 1

@@ -40,11 +40,16 @@ def document_id(path: Path) -> str:
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:
-    """Files as given, plus the supported files inside folders (sorted); a missing path is an error."""
+    """Files as given, plus the supported files inside folders (sorted); a missing path, or a folder without a
+    supported file, is an error."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            if not found:  # else a build from it would make an empty index and say it went well
+                supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+                raise DocumentError(f"{path}: no documents in this folder (looked for {supported} files)")
+            files += found
         elif path.is_file():
             files.append(path)
         else:

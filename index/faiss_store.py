@@ -91,7 +91,9 @@ class FaissStore:
             stored = IndexSettings(manifest.embedding_model, manifest.dimension, manifest.chunking)
             reason = manifest.mismatch(settings.embedding_model, settings.chunking) or stored.mismatch(settings)
             if reason:
-                raise IndexUnavailable(f"index in {self.index.folder} was {reason}; rebuild it (`qa index build`)")
+                raise IndexUnavailable(
+                    f"index in {self.index.folder} was {reason}; `qa index add` or `qa serve` re-embeds its documents"
+                )
             data = _copy(current)
         changed = _apply(data, upsert, remove)
         if current is not None and not changed:

@@ -183,7 +183,7 @@ class MilvusStore:
         )
         reason = stored.mismatch(settings)
         if reason:
-            raise IndexUnavailable(f"{where} were {reason}; rebuild them (`qa index build`)")
+            raise IndexUnavailable(f"{where} were {reason}; `qa index add` or `qa serve` re-embeds their documents")
 
     def _stored(self, document_ids: list[str]) -> dict[str, tuple[str, str]]:
         """(content hash, title) of those of these documents that are stored."""

@@ -7,6 +7,7 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 
@@ -28,14 +29,32 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
     if args.quiet:
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # transformers' "Loading weights" bar reads this switch
+    # Exit 2 with one line saying why when a command cannot do its work (as argparse does for a bad option); 1 is
+    # for work done whose result fails (`qa eval --thresholds`), 130 for Ctrl-C.
     try:
         return args.run(args) or 0
-    except (DocumentError, IndexUnavailable, ValueError, FileNotFoundError) as error:
-        errors.print(f"[red]error:[/red] {escape(str(error))}")
-        return 2
+    except ValidationError as error:  # a question or option the request's schema refuses, or a QA_ setting
+        message = _refused(error)
+    except (DocumentError, IndexUnavailable, ValueError) as error:
+        message = str(error)
+    except OSError as error:  # a file that cannot be read or written: named on one line, not a traceback
+        message = (f"{error.filename}: " if error.filename else "") + (error.strerror or str(error))
     except KeyboardInterrupt:
         errors.print("interrupted")
         return 130
+    errors.print(f"[red]error:[/red] {escape(message)}")
+    return 2
+
+
+def _refused(error: ValidationError) -> str:
+    """A validation error as one line: where (a QA_ variable for a setting), then pydantic's sentence."""
+    item = error.errors()[0]
+    where = ".".join(str(part) for part in item["loc"])
+    if error.title == "Settings":
+        where = "QA_" + where.upper()
+    message = str(item["msg"]).removeprefix("Value error, ")
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{where}: {message}{more}" if where else message + more
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -113,7 +132,14 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     # A first build embeds on the thread that then serves the models: torch is fastest on one thread only.
     model_thread = ModelThread()
-    store = model_thread.run(lambda: ensure_index(settings, index_embedder(settings), progress=True))
+    try:
+        store = model_thread.run(lambda: ensure_index(settings, index_embedder(settings), progress=True))
+    except KeyboardInterrupt:
+        # The build goes on in the model thread, which the interpreter would wait for at exit; a build switches to
+        # its new generation only once it is complete, so stopping it here leaves the index as it was.
+        errors.print("interrupted: the index was left as it was")
+        sys.stdout.flush()
+        os._exit(130)
     # Held open while serving: Milvus Lite's embedded server then starts once, shared with the app's store.
     with closing(store):
         # On SIGTERM uvicorn stops accepting, lets in-flight requests finish (up to the grace period), then runs the
@@ -175,11 +201,13 @@ def _index_build(args: argparse.Namespace) -> int:
 
 
 def _index_add(args: argparse.Namespace) -> int:
-    from service.runtime import make_builder, open_store
+    from service.runtime import make_builder, open_store, rebuild_if_changed
 
     settings = Settings()
     with closing(open_store(settings)) as store:
-        _report(make_builder(settings, progress=True, store=store).add(args.paths))
+        builder = make_builder(settings, progress=True, store=store)
+        rebuild_if_changed(settings, store, builder)  # before adding, so new chunks match the stored ones
+        _report(builder.add(args.paths))
     return 0
 
 

@@ -45,17 +45,23 @@ def ensure_index(
     it when its model or chunking differ from the settings'."""
     store = store or open_store(settings)
     builder = make_builder(settings, embedder, progress, store)
-    stored = store.settings()
-    if stored is None:
+    if store.settings() is None:
         log.info("no index in %s: building it from %s", describe_store(settings), ", ".join(map(str, settings.corpus)))
         builder.build(settings.corpus)
         return store
-    reason = stored.mismatch(IndexSettings(settings.embedding_model, stored.dimension, settings.chunking))
+    rebuild_if_changed(settings, store, builder)
+    return store
+
+
+def rebuild_if_changed(settings: Settings, store: DocumentStore, builder: IndexBuilder) -> None:
+    """Re-embed the stored documents when the index's model or chunking differ from the settings'. The store keeps
+    every document's text, so a settings change is fixed here rather than by a build from the corpus, which would drop
+    the documents added since."""
+    stored = store.settings()
+    reason = stored and stored.mismatch(IndexSettings(settings.embedding_model, stored.dimension, settings.chunking))
     if reason:
-        # The store keeps every document's text, so a settings change is fixed by re-embedding, not by asking the user.
         log.warning("index in %s was %s: rebuilding it from its stored documents", describe_store(settings), reason)
         builder.rebuild()
-    return store
 
 
 # QA_READER_PRECISION as the reader's (bf16, int8) switches; bf16 None: where the CPU runs it natively.

@@ -127,10 +127,70 @@ def test_quiet_keeps_debug_and_info_lines_off_stderr(
     assert capsys.readouterr().err == ""
 
 
-def test_ask_with_an_empty_question_exits_2(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_ask_with_an_empty_question_exits_2_with_one_line(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["-q", "ask", "   "]) == 2
 
-    assert "the question is empty" in one_line(capsys.readouterr().err)
+    assert capsys.readouterr().err == (
+        "error: question: the question is empty; type a question such as 'Who founded Scale AI?'\n"
+    )
+
+
+def test_a_bad_setting_is_one_line_naming_its_variable(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QA_MAX_QUESTION_CHARS", "5000")
+
+    assert main(["-q", "index", "list"]) == 2
+
+    assert capsys.readouterr().err == "error: QA_MAX_QUESTION_CHARS: Input should be less than or equal to 1000\n"
+
+
+def test_a_file_that_cannot_be_read_is_one_line_naming_it(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    article = write_files(tmp_path / "new", {"locked.txt": "Words."}) / "locked.txt"
+
+    def refuse(path: Path) -> bytes:
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)  # chmod is no test when the tests run as root
+
+    assert main(["-q", "index", "add", str(article)]) == 2
+
+    assert one_line(capsys.readouterr().err) == f"error: {article}: Permission denied"
+
+
+def test_index_add_after_a_chunking_change_re_embeds_the_stored_documents_first(
+    index_dir: Path,
+    tiny_corpus: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    monkeypatch.setenv("QA_CHUNK_MAX_TOKENS", "32")
+    article = write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated 12 metres last year."})
+
+    assert main(["-q", "index", "add", str(article / "glacier.txt")]) == 0
+
+    assert IndexStore(index_dir).load().manifest.chunking.max_tokens == 32
+    assert main(["-q", "index", "list"]) == 0
+    listed = capsys.readouterr().out
+    assert "harbour" in listed and "glacier" in listed
+
+
+def test_index_build_of_a_folder_without_documents_leaves_the_index_as_it_was(
+    index_dir: Path, tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    scans = write_files(tmp_path / "scans", {"page.pdf": b"%PDF"})
+    capsys.readouterr()
+
+    assert main(["-q", "index", "build", str(scans)]) == 2
+
+    assert one_line(capsys.readouterr().err).startswith(f"error: {scans}: no documents in this folder")
+    assert main(["-q", "index", "list"]) == 0
+    assert "harbour" in capsys.readouterr().out
 
 
 def test_train_reader_help_lists_the_trainers_own_options(capsys: pytest.CaptureFixture[str]) -> None:

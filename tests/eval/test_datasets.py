@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set, merge
-from index.documents import BUNDLED_CORPUS, load_documents
+from index.documents import BUNDLED_CORPUS, Document, load_documents
 
 SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
 UNANSWERABLE_ID = "afacb9b64aafd8eb7d9abd9d5"  # "What was the ship of John of London called?", Harvard paragraph 0
@@ -208,6 +208,16 @@ def test_merge_joins_squad_sets_and_keeps_a_single_set_as_it_is() -> None:
     assert [q.id for q in merged.questions] == [q.id for q in squad.questions] + ["x1"]
     assert merged.documents == squad.documents
     assert merge([squad]) is squad
+
+
+def test_merge_refuses_two_files_whose_paragraph_ids_hold_different_texts() -> None:
+    squad = load_eval_set(SQUAD_TINY)
+    first = squad.documents[0]
+    other = EvalSet("other", [], [Document(first.id, first.title, "other.json", first.text + " More.")])
+
+    with pytest.raises(ValueError, match=rf"both have a paragraph '{first.id}', with different text"):
+        merge([squad, other])
+    assert merge([squad, squad]).documents == squad.documents  # the same paragraph twice is kept once
 
 
 def test_merge_refuses_the_gold_set() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 import eval.runner as runner
 from eval.datasets import GOLD_SET, EvalQuestion, EvalSet, Reference, load_eval_set
-from eval.runner import check_thresholds, only_articles, run_eval, sample
+from eval.runner import check_thresholds, load_minimums, only_articles, run_eval, sample
 from eval.scoring import Record, gold_rank, score, summarize
 from service.answering.answers import Answer, Context, Passage
 from service.cli import main
@@ -303,23 +303,39 @@ def thresholds(tmp_path: Path) -> Path:
 def test_check_thresholds_reports_each_miss(thresholds: Path) -> None:
     figures = {"dataset": "squad_tiny", "mode": "reader", "exact_match": 49.5, "f1": 40.0, "no_ans_accuracy": None}
 
-    assert check_thresholds(figures, thresholds) == ["exact_match 49.5 < 50", "no_ans_accuracy None < 10"]
+    misses = check_thresholds(figures, load_minimums(thresholds, "squad_tiny:reader"))
+
+    assert misses == ["exact_match 49.5 < 50", "no_ans_accuracy None < 10"]
 
 
 def test_check_thresholds_passes_when_met(thresholds: Path) -> None:
     figures = {"dataset": "squad_tiny", "mode": "reader", "exact_match": 50.0, "f1": 75.0, "no_ans_accuracy": 100.0}
 
-    assert check_thresholds(figures, thresholds) == []
+    assert check_thresholds(figures, load_minimums(thresholds, "squad_tiny:reader")) == []
 
 
-def test_check_thresholds_reads_only_its_own_dataset_and_mode(thresholds: Path) -> None:
-    assert check_thresholds({"dataset": "squad_tiny", "mode": "open"}, thresholds) == ["recall@5 None < 100"]
+def test_load_minimums_reads_only_its_own_dataset_and_mode_without_notes(thresholds: Path) -> None:
+    assert load_minimums(thresholds, "squad_tiny:open") == {"recall@5": 100}
+    assert load_minimums(thresholds, "squad_tiny:reader") == {"exact_match": 50, "f1": 40, "no_ans_accuracy": 10}
 
 
-def test_check_thresholds_fails_when_the_file_has_no_section_for_the_run(thresholds: Path) -> None:
-    (miss,) = check_thresholds({"dataset": "gold", "mode": "reader", "f1": 0.0}, thresholds)
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"squad_tiny:open": {"f1": 1}}, "has no thresholds for 'gold:reader' \\(it has \\['squad_tiny:open'\\]\\)"),
+        ({"gold:reader": {"f1": "73"}}, "'gold:reader' must map figure names to numbers"),
+        ({"gold:reader": [73]}, "'gold:reader' must map figure names to numbers"),
+        ("{not json", "not valid JSON"),
+    ],
+)
+def test_load_minimums_refuses_a_file_with_no_usable_section_for_the_run(
+    tmp_path: Path, content: object, message: str
+) -> None:
+    path = tmp_path / "thresholds.json"
+    path.write_text(content if isinstance(content, str) else json.dumps(content), encoding="utf-8")
 
-    assert "no thresholds for 'gold:reader'" in miss
+    with pytest.raises(ValueError, match=message):
+        load_minimums(path, "gold:reader")
 
 
 # --- run_eval and `qa eval` ------------------------------------------------------------------------------------------
@@ -434,6 +450,29 @@ def test_cli_eval_gate_passes_when_met(
 
     assert code == 0
     assert "eval gate passed" in capsys.readouterr().err
+
+
+def test_cli_eval_refuses_thresholds_without_its_section_before_the_run(
+    tmp_path: Path, loaded_for: list[bool], capsys: pytest.CaptureFixture[str]
+) -> None:
+    thresholds = tmp_path / "thresholds.json"
+    thresholds.write_text(json.dumps({"squad_tiny:open": {"f1": 0}}), encoding="utf-8")
+
+    code = main(["eval", "--dataset", str(SQUAD_TINY), "--mode", "reader", "--thresholds", str(thresholds)])
+
+    assert code == 2
+    assert "has no thresholds for 'squad_tiny:reader'" in " ".join(capsys.readouterr().err.split())
+    assert loaded_for == []  # refused before the reader was loaded
+
+
+def test_cli_eval_refuses_an_output_that_is_a_folder_before_the_run(
+    tmp_path: Path, loaded_for: list[bool], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["eval", "--dataset", str(SQUAD_TINY), "--mode", "reader", "--output", str(tmp_path)])
+
+    assert code == 2
+    assert f"{tmp_path}: a folder; give --output a file name" in " ".join(capsys.readouterr().err.split())
+    assert loaded_for == []
 
 
 def test_cli_eval_of_a_missing_dataset_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

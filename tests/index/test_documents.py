@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from index.documents import BUNDLED_CORPUS, Document, DocumentError, load_document, load_documents
+from index.documents import BUNDLED_CORPUS, Document, DocumentError, expand_paths, load_document, load_documents
 from tests.fakes import TINY_CORPUS, write_files
 
 
@@ -159,3 +159,10 @@ def test_a_file_whose_name_makes_an_over_long_id_is_refused_naming_it(tmp_path: 
     with pytest.raises(DocumentError, match=r"^a{40}…: its name makes an id of 129 characters, over the 128"):
         load_document(tmp_path / ("a" * 129 + ".txt"))
     assert load_document(tmp_path / ("b" * 128 + ".txt")).id == "b" * 128
+
+
+def test_a_folder_without_a_supported_file_is_refused(tmp_path: Path) -> None:
+    write_files(tmp_path / "scans", {"page.pdf": b"%PDF"})
+
+    with pytest.raises(DocumentError, match=r"scans: no documents in this folder \(looked for .htm, .html"):
+        expand_paths([tmp_path / "scans"])
