@@ -250,3 +250,16 @@ def test_a_count_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
 
         assert exit_info.value.code == 2
         assert f"{arguments[-2]}: must be 1 or more, not 0" in one_line(capsys.readouterr().err)
+
+
+def test_an_empty_corpus_setting_builds_an_empty_index_to_add_to(
+    index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QA_CORPUS", "[]")
+    article = write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated 12 metres last year."})
+
+    assert main(["-q", "index", "build"]) == 0
+    assert IndexStore(index_dir).load().documents == {}
+    assert main(["-q", "index", "add", str(article / "glacier.txt")]) == 0
+
+    assert list(IndexStore(index_dir).load().documents) == ["glacier"]
