@@ -44,17 +44,43 @@ def load_checkpoint(folder: Path) -> dict | None:
     return {**state, "position": Position(**state["position"])}
 
 
+# Options added after runs were started, with the value that reproduces what those runs did (the option's `qa
+# train-reader` flag that gives it): a run recorded without the option resumes when given that value.
+PRE_OPTION_VALUES: dict[str, tuple[object, str]] = {
+    "relocate_first_occurrences": (False, "--no-relocate-first-occurrences"),
+}
+
+
 def check_run(folder: Path, run: dict, resume: bool) -> None:
     """Record what a run trains on and with which settings; on resume, refuse a checkpoint made by another run."""
     path = Path(folder) / RUN
     if resume and path.exists():
         recorded = json.loads(path.read_text(encoding="utf-8"))
+        predating = [key for key in PRE_OPTION_VALUES if key not in recorded.get("config", {})]
+        recorded["config"] = {key: PRE_OPTION_VALUES[key][0] for key in predating} | recorded.get("config", {})
         if recorded != run:
-            changed = sorted(key for key in run.keys() | recorded.keys() if run.get(key) != recorded.get(key))
             raise ValueError(
-                f"the checkpoint in {folder} is from a run with other settings ({', '.join(changed)}): "
-                "resume with the same command, or start afresh without --resume"
+                f"the checkpoint in {folder} is from a run with other settings ({', '.join(_changes(run, recorded))}):"
+                f" resume with the same command{_hint(run, predating)}, or start afresh without --resume"
             )
         return
     (Path(folder) / CHECKPOINT).unlink(missing_ok=True)
     atomic_write(path, lambda file: file.write(json.dumps(run, indent=2).encode("utf-8")))
+
+
+def _changes(run: dict, recorded: dict) -> list[str]:
+    """What differs between two runs, config options by name."""
+    ours, theirs = run.get("config", {}), recorded.get("config", {})
+    options = [f"config.{key}" for key in sorted(ours.keys() | theirs.keys()) if ours.get(key) != theirs.get(key)]
+    others = [
+        key for key in sorted(run.keys() | recorded.keys()) if key != "config" and run.get(key) != recorded.get(key)
+    ]
+    return others + options
+
+
+def _hint(run: dict, predating: list[str]) -> str:
+    """The flags that give a run started before an option existed what it did then."""
+    flags = [
+        PRE_OPTION_VALUES[key][1] for key in predating if run.get("config", {}).get(key) != PRE_OPTION_VALUES[key][0]
+    ]
+    return f" plus {' '.join(flags)} (the run predates that option)" if flags else ""

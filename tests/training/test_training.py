@@ -17,7 +17,7 @@ from service.reader.answerer import ReaderAnswerer
 from service.reader.card import model_card
 from service.reader.span_reader import SpanReader
 from service.settings import READER_MODEL_DIR
-from service.training.checkpoint import load_checkpoint
+from service.training.checkpoint import check_run, load_checkpoint
 from service.training.data import (
     collate,
     featurize,
@@ -453,3 +453,34 @@ def test_a_shorter_pass_reads_a_fixed_sample_of_the_answerable_questions(tokeniz
     assert len(asked(stage)) == 3 and asked(stage) < asked(whole)
     assert [f["input_ids"] for f in again.features] == [f["input_ids"] for f in stage.features]
     assert len(asked(whole)) == len({q.question for q in questions if q.answerable})
+
+
+def _recorded_run(folder: Path, **config: object) -> dict:
+    """A run.json as an earlier run wrote it, and the run it describes."""
+    run = {"config": {"base_model": "m", "seed": 42, **config}, "files": ["a.json (1 bytes)"], "stages": {"a": 1}}
+    folder.mkdir()
+    (folder / "run.json").write_text(json.dumps(run), encoding="utf-8")
+    return run
+
+
+def test_a_run_started_before_an_option_resumes_with_the_value_it_had_then(tmp_path: Path) -> None:
+    run = _recorded_run(tmp_path / "run")  # no relocate_first_occurrences: the run predates the option
+    then = {**run, "config": {**run["config"], "relocate_first_occurrences": False}}
+    now = {**run, "config": {**run["config"], "relocate_first_occurrences": True}}
+
+    check_run(tmp_path / "run", then, resume=True)
+    with pytest.raises(
+        ValueError,
+        match=r"\(config\.relocate_first_occurrences\): resume with the same command plus --no-relocate-first-occ",
+    ):
+        check_run(tmp_path / "run", now, resume=True)
+
+
+def test_a_resume_under_other_settings_names_them_without_a_hint(tmp_path: Path) -> None:
+    run = _recorded_run(tmp_path / "run", relocate_first_occurrences=True)
+    other = {**run, "config": {**run["config"], "seed": 7, "relocate_first_occurrences": False}}
+
+    with pytest.raises(ValueError) as refused:
+        check_run(tmp_path / "run", other, resume=True)
+
+    assert "(config.relocate_first_occurrences, config.seed): resume with the same command, or" in str(refused.value)
