@@ -1,5 +1,6 @@
 """What answering works with: passages in, cited answers out, and the seam every answerer fits."""
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -64,7 +65,7 @@ def cite(passage: Passage, start: int, end: int, score: float) -> Answer:
     """An Answer for `passage.text[start:end]`, in document offsets, with the enclosing sentence as context."""
     if not 0 <= start < end <= len(passage.text):
         raise ValueError(f"span [{start}:{end}] is outside a passage of {len(passage.text)} characters")
-    start, end = _balanced(passage.text, *_trimmed(passage.text, start, end))
+    start, end = _whole_characters(passage.text, *_balanced(passage.text, *_trimmed(passage.text, start, end)))
     text = passage.text
     if start == end:
         raise ValueError("span is only whitespace or punctuation")
@@ -101,6 +102,16 @@ def _balanced(text: str, start: int, end: int) -> tuple[int, int]:
             end += 1
         elif span.count(closing) > span.count(opening) and start > 0 and text[start - 1] == opening:
             start -= 1
+    return start, end
+
+
+def _whole_characters(text: str, start: int, end: int) -> tuple[int, int]:
+    """With the combining marks of the span's first and last letters: the tokenizer gives a decomposed accent no
+    offsets of its own ('Jose\u0301' is read as 'jose', offsets 0-4), so a span would end before it."""
+    while end < len(text) and unicodedata.combining(text[end]):
+        end += 1
+    while start > 0 and unicodedata.combining(text[start]):
+        start -= 1
     return start, end
 
 

@@ -103,10 +103,12 @@ class QuestionBatcher:
                 continue
             try:
                 results = await self.model_thread.run_async(self.read, [item.asked for item in live])
-            except Exception as error:
+            except BaseException as error:
+                if isinstance(error, STOPPING):
+                    raise
                 if len(live) == 1:
                     if not live[0].future.done():
-                        live[0].future.set_exception(error)
+                        live[0].future.set_exception(_as_exception(error))
                     continue
                 # One question's failure must not fail the others asked with it: answer each on its own.
                 await self._one_by_one(live)
@@ -121,11 +123,23 @@ class QuestionBatcher:
         for item in group:
             try:
                 [result] = await self.model_thread.run_async(self.read, [item.asked])
-            except Exception as error:
+            except BaseException as error:
+                if isinstance(error, STOPPING):
+                    raise
                 if not item.future.done():
-                    item.future.set_exception(error)
+                    item.future.set_exception(_as_exception(error))
                 continue
             self.batches += 1
             self.questions += 1
             if not item.future.done():
                 item.future.set_result(result)
+
+
+# What ends the batcher itself; any other failure of a read fails only its questions.
+STOPPING = (asyncio.CancelledError, KeyboardInterrupt, SystemExit)
+
+
+def _as_exception(error: BaseException) -> Exception:
+    """A failed read as its questions' error: the error itself, or, for one that is no Exception (a panic in the
+    tokenizers library is a BaseException), a RuntimeError around it, so that its route answers 500 like any other."""
+    return error if isinstance(error, Exception) else RuntimeError(f"the reader failed: {error!r}")

@@ -16,6 +16,10 @@ READER_CONFIG = "reader_config.json"
 TOKENIZER = "tokenizer.json"
 PAD_MULTIPLE = 32
 WINDOWS_PER_PASS = 40  # most windows one forward pass takes (see read_batch)
+# A question is read by its first 64 tokens at most (max_query_length in Hugging Face's SQuAD scripts): a longer one
+# would leave its windows too little room for the passage, and one past max_length - stride none at all (the tokenizer
+# then panics). SQuAD questions average about 12 tokens.
+MAX_QUESTION_TOKENS = 64
 # Left in float32 under int8: the feed-forward layers (both projections) and the span head; only the attention's four
 # projections are int8. On every third gold question over the bundled articles (38), quantising all but the span head
 # changed 4 best spans (crude F1 51.4 -> 46.5), all but the feed-forward output too 5 (44.1); the attention alone, 2
@@ -79,16 +83,39 @@ def runs_bf16(bf16: bool | None, int8: bool) -> bool:
     return False if int8 else bf16_supported() if bf16 is None else bf16
 
 
-def window_tokenizer(tokenizer: object, max_length: int, stride: int) -> Tokenizer:
+def _unpadded_copy(tokenizer: object) -> Tokenizer:
     """A copy of `tokenizer` (a `tokenizers.Tokenizer`, or transformers' fast tokenizer around one, as training has)
-    that cuts a question and its passage into windows of `max_length` tokens overlapping by `stride`, the passage
-    truncated, never the question: what transformers does with `truncation="only_second"` and a stride, since its
-    fast tokenizers call this same library."""
+    that pads nothing."""
     backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
     if not isinstance(backend, Tokenizer):
         raise TypeError(f"the reader needs a fast (tokenizers) tokenizer, not {type(tokenizer).__name__}")
     copy = Tokenizer.from_str(backend.to_str())
     copy.no_padding()
+    return copy
+
+
+def question_tokenizer(tokenizer: object) -> Tokenizer:
+    """A copy of `tokenizer` that measures a question: no truncation, no padding."""
+    copy = _unpadded_copy(tokenizer)
+    copy.no_truncation()
+    return copy
+
+
+def clipped_questions(tokenizer: Tokenizer, questions: list[str], most: int) -> list[str]:
+    """Each question cut after its `most`-th token (at that token's last character), as the reader reads it."""
+    return [
+        question if len(encoding.offsets) <= most else question[: encoding.offsets[most - 1][1]]
+        for question, encoding in zip(
+            questions, tokenizer.encode_batch(questions, add_special_tokens=False), strict=True
+        )
+    ]
+
+
+def window_tokenizer(tokenizer: object, max_length: int, stride: int) -> Tokenizer:
+    """A copy of `tokenizer` that cuts a question and its passage into windows of `max_length` tokens overlapping by
+    `stride`, the passage truncated, never the question: what transformers does with `truncation="only_second"` and a
+    stride, since its fast tokenizers call this same library."""
+    copy = _unpadded_copy(tokenizer)
     copy.enable_truncation(max_length, stride=stride, strategy="only_second")
     return copy
 
@@ -116,7 +143,13 @@ class SpanReader:
             raise ValueError("the reader runs in int8 or in bfloat16, not both: int8 layers take float32 activations")
         self.model = model.eval()
         self.tokenizer = tokenizer
+        if config.max_length - MAX_QUESTION_TOKENS - 3 <= config.stride:  # [CLS] question [SEP] passage [SEP]
+            raise ValueError(
+                f"a reader window of {config.max_length} tokens leaves a {MAX_QUESTION_TOKENS}-token question too"
+                f" little room for a passage read with a stride of {config.stride}"
+            )
         self.windows = window_tokenizer(tokenizer, config.max_length, config.stride)
+        self.questions = question_tokenizer(tokenizer)
         self.pad_id = pad_id(self.windows)
         self.config = config
         self.int8 = int8
@@ -166,7 +199,8 @@ class SpanReader:
         owners = [(item, passage) for item, (_, passages) in enumerate(items) for passage in range(len(passages))]
         if not owners:
             return [ReaderOutput([], float("inf")) for _ in items]
-        pairs = [(items[item][0], items[item][1][passage]) for item, passage in owners]
+        questions = clipped_questions(self.questions, [question for question, _ in items], MAX_QUESTION_TOKENS)
+        pairs = [(questions[item], items[item][1][passage]) for item, passage in owners]
         windows: list[Encoding] = []
         window_owner: list[int] = []  # the (question, passage) pair each window was cut from
         for owner, encoding in enumerate(self.windows.encode_batch(pairs)):

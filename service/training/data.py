@@ -10,6 +10,7 @@ import torch
 from eval.squad import SquadQuestion
 from index.lexical import LexicalIndex, terms
 from index.sentences import sentence_around, sentence_spans
+from service.reader.span_reader import MAX_QUESTION_TOKENS, clipped_questions, question_tokenizer
 from service.training.candidates import capitalised_runs
 from service.training.synthetic import YEAR, name_kind
 
@@ -191,9 +192,11 @@ def with_swapped_negatives(questions: list[SquadQuestion], rate: float, rng: ran
 
 
 def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride: int) -> list[dict]:
-    """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]."""
+    """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]. Questions are cut
+    to the reader's MAX_QUESTION_TOKENS as it reads them (no SQuAD question is that long: 61 tokens at most)."""
+    asked = clipped_questions(question_tokenizer(tokenizer), [q.question for q in questions], MAX_QUESTION_TOKENS)
     encoding = tokenizer(
-        [q.question for q in questions],
+        asked,
         [q.context for q in questions],
         truncation="only_second",
         max_length=max_length,

@@ -168,3 +168,21 @@ def test_cite_takes_in_the_partner_of_an_inner_mark_when_it_is_the_next_characte
 
     assert cited.text == expected
     assert document[cited.start : cited.end] == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Jose", "Jose\u0301"),  # the tokenizer gives the decomposed accent no offsets: 'jose' is 0-4
+        ("\u0301 Ramos", "e\u0301 Ramos"),  # a span that starts on a mark takes in its letter
+        ("Jose\u0301 Ramos", "Jose\u0301 Ramos"),
+    ],
+)
+def test_cite_keeps_the_combining_marks_of_its_edge_letters(raw: str, expected: str) -> None:
+    document = "Jose\u0301 Ramos won in Sa\u0303o Paulo."
+    chunk = passage(document, document=document)
+
+    cited = cite(chunk, *span_of(document, raw), score=1.0)
+
+    assert cited.text == expected
+    assert document[cited.start : cited.end] == expected

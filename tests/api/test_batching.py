@@ -27,9 +27,10 @@ class SlowReading:
     """A batcher's `read`: answers each question with its own text after `delay` seconds a batch, recording the
     batches' questions, the pipelines they were asked of and the thread they were read on."""
 
-    def __init__(self, delay: float = 0.05, fail_on: str | None = None) -> None:
+    def __init__(self, delay: float = 0.05, fail_on: str | None = None, failure: BaseException | None = None) -> None:
         self.delay = delay
         self.fail_on = fail_on
+        self.failure = failure or RuntimeError("the model failed")
         self.batches: list[list[str]] = []
         self.pipelines: list[list[object]] = []
         self.threads: set[str] = set()
@@ -43,7 +44,7 @@ class SlowReading:
         self.pipelines.append([pipeline for pipeline, _, _ in asked])
         time.sleep(self.delay)
         if self.fail_on in self.batches[-1]:
-            raise RuntimeError("the model failed")
+            raise self.failure
         return [AskResult(question, AnswerResult(None, [], question), [], 1.0) for _, question, _ in asked]
 
 
@@ -137,6 +138,30 @@ def test_a_question_that_fails_fails_alone_and_the_others_of_its_batch_are_answe
         ["good"],
         ["later"],
     ]  # the failed batch asked again, one by one
+
+
+class Panic(BaseException):
+    """What the tokenizers library raises when it panics (pyo3's PanicException is a BaseException)."""
+
+
+@pytest.mark.parametrize("together", [["bad"], ["bad", "good"]])
+def test_a_read_that_raises_a_base_exception_fails_its_question_and_the_batcher_goes_on(together: list[str]) -> None:
+    async def scenario() -> tuple[list, list]:
+        batcher = QuestionBatcher(window_ms=20, read=SlowReading(fail_on="bad", failure=Panic("stride too large")))
+        await batcher.start()
+        try:
+            # Bounded waits: a batcher that died with the panic would leave these questions waiting for ever.
+            return await asyncio.wait_for(asked(batcher, together), 5), await asyncio.wait_for(
+                asked(batcher, ["later"]), 5
+            )
+        finally:
+            await batcher.stop()
+
+    answers, [later] = run(scenario())
+
+    assert isinstance(answers[0], RuntimeError) and "stride too large" in str(answers[0])
+    assert all(answer.result.reason == "good" for answer in answers[1:])
+    assert later.result.reason == "later"
 
 
 def test_questions_asked_of_several_index_generations_are_read_in_one_pass() -> None:

@@ -81,6 +81,23 @@ def test_every_cited_span_is_exact(client: TestClient, question: str) -> None:
         assert 0.0 <= answer["score"] <= 1.0
 
 
+# Questions of 224 and about 330 tokens, under the 1,000 characters allowed: read whole, the first left a window's
+# passage less room than the stride (the tokenizer panicked, and the batcher stopped), the second none (a 500).
+@pytest.mark.parametrize("first_year", [1895, 1840])
+def test_a_question_too_long_for_a_window_is_read_by_its_first_tokens_and_the_service_goes_on(
+    client: TestClient, first_year: int
+) -> None:
+    years = ", ".join(str(year) for year in range(first_year, 1995))
+    question = f"Which of these years did Scale AI get founded in: {years}?"
+
+    long = client.post("/ask", json={"question": question})
+    after = client.post("/ask", json={"question": "When was Scale AI founded?"})
+
+    assert long.status_code == 200, long.text
+    assert after.status_code == 200, after.text
+    assert after.json()["answer"]["text"] == "2016"
+
+
 def test_the_reader_answers_a_plain_factoid(client: TestClient) -> None:
     # A check that the shipped weights are the trained ones, not a fresh head. The reader still misses several of the
     # issue's example questions (its card has the figures), which is why it is not the default answerer.
