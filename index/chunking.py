@@ -1,5 +1,6 @@
 """Sentence-aware chunks that remember where they stand: document.text[chunk.start:chunk.end] == chunk.text."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -26,15 +27,42 @@ def approximate_tokens(text: str) -> int:
     return int(len(text.split()) * 1.3) + 1
 
 
+# About what the embedder reads of a chunk (all-MiniLM-L6-v2 stops at 256 word pieces): a longer "sentence", such as
+# unpunctuated text on one line, would be a chunk whose end no search can find and which the reader reads in dozens of
+# windows. No sentence of the bundled articles or the SQuAD share's 1,425 paragraphs is that long but one (298, in a
+# training article); the longest after it is 219.
+LONGEST_SENTENCE_TOKENS = 256
+
+
+def chunk_units(
+    text: str, max_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens
+) -> list[tuple[int, int]]:
+    """What chunks are made of: the text's sentences, except that one over LONGEST_SENTENCE_TOKENS is cut between
+    words into runs of at most `max_tokens` (a single word longer than that stands alone)."""
+    units: list[tuple[int, int]] = []
+    for start, end in sentence_spans(text):
+        if count_tokens(text[start:end]) <= LONGEST_SENTENCE_TOKENS:
+            units.append((start, end))
+            continue
+        words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+        first = 0
+        for index in range(1, len(words) + 1):
+            if index == len(words) or count_tokens(text[words[first][0] : words[index][1]]) > max_tokens:
+                units.append((words[first][0], words[index - 1][1]))
+                first = index
+    return units
+
+
 def chunk_document(
     document: Document, settings: ChunkingSettings, count_tokens: Callable[[str], int] = approximate_tokens
 ) -> list[Chunk]:
     """Windows of whole sentences up to `max_tokens`, each starting `overlap_sentences` before the last one ended.
 
-    A single sentence longer than the limit stands alone as its own chunk rather than being cut mid-sentence.
+    A single sentence longer than the limit stands alone as its own chunk rather than being cut mid-sentence, unless
+    it is over LONGEST_SENTENCE_TOKENS (see chunk_units).
     """
     text = document.text
-    spans = sentence_spans(text)
+    spans = chunk_units(text, settings.max_tokens, count_tokens)
     sizes = [count_tokens(text[s:e]) for s, e in spans]
     chunks: list[Chunk] = []
     first = 0

@@ -6,9 +6,15 @@ import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
-from index.chunking import Chunk, ChunkingSettings, approximate_tokens, chunk_document
+from index.chunking import (
+    LONGEST_SENTENCE_TOKENS,
+    Chunk,
+    ChunkingSettings,
+    approximate_tokens,
+    chunk_document,
+    chunk_units,
+)
 from index.documents import BUNDLED_CORPUS, Document, load_documents
-from index.sentences import sentence_spans
 
 SETTINGS = [
     ChunkingSettings(),
@@ -24,6 +30,7 @@ AWKWARD_TEXTS = {
     "blank-lines": "\n\nHeadline here\n\n\nFirst paragraph ends here.\n\n   \nSecond paragraph.\n\n\n",
     "long-sentence": f"A short opener. {LONG_SENTENCE} A short closer.",
     "only-a-long-sentence": LONG_SENTENCE,
+    "unpunctuated-line": " ".join(f"word{number}" for number in range(600)),
     "curly-quotes": "Scale said it received a “significant investment” from Meta. “It’s big,” said Wang. ‘Quite.’",
     "single-word": "Scale",
     "padded-word": "  \n Scale \n ",
@@ -41,7 +48,7 @@ AWKWARD_TEXTS = {
 def assert_well_formed(document: Document, chunks: list[Chunk], chunking: ChunkingSettings) -> None:
     """Every property a chunk list promises, checked against the document text itself."""
     text = document.text
-    spans = sentence_spans(text)
+    spans = chunk_units(text, chunking.max_tokens)
     starts = {start for start, _ in spans}
     ends = {end for _, end in spans}
     assert chunks or not text.strip()
@@ -89,6 +96,18 @@ def test_sentence_longer_than_the_limit_stands_alone() -> None:
     chunks = chunk_document(document, ChunkingSettings(max_tokens=20, overlap_sentences=1))
 
     assert [c.text for c in chunks] == ["A short opener.", LONG_SENTENCE, "A short closer."]
+
+
+def test_a_sentence_too_long_to_embed_is_cut_between_words_into_chunks_of_the_limit() -> None:
+    words = [f"word{number}" for number in range(600)]  # one unpunctuated line: 781 tokens by the estimate
+    document = Document("t", "t", "t.txt", "A short opener. " + " ".join(words))
+
+    chunks = chunk_document(document, ChunkingSettings(max_tokens=96, overlap_sentences=1))
+
+    assert approximate_tokens(" ".join(words)) > LONGEST_SENTENCE_TOKENS
+    assert all(approximate_tokens(chunk.text) <= 96 for chunk in chunks)
+    assert " ".join(chunk.text for chunk in chunks[1:]) == " ".join(words)  # each word once, in order, none cut
+    assert chunks[0].text == "A short opener."  # the next run of words would take it past the limit
 
 
 def test_single_word_is_one_chunk() -> None:
