@@ -9,13 +9,14 @@ from service.answering.pipeline import QAPipeline
 from service.api.batching import QuestionBatcher
 from service.api.chat_schemas import ChatRequest, ChatResponse
 from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
+from service.api.json_route import JsonTextRoute
 from service.api.openai_compat import ChatCompletion, CompletionRequest, stream_events
 from service.api.schemas import QUESTION_ERRORS, refuse_overlong
 from service.chat.followup import Turn, resolve_followup
 
 STATIC_DIR = Path(__file__).parent / "static"
 
-router = APIRouter()
+router = APIRouter(route_class=JsonTextRoute)
 SSE_EVENT = {
     "type": "object",
     "required": ["data"],

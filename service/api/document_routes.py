@@ -22,11 +22,12 @@ from service.api.auth import AdminDep
 from service.api.deps import LiveIndexDep, SettingsDep
 from service.api.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
 from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from service.api.json_route import JsonTextRoute
 from service.api.live_index import LiveIndex
 from service.api.schemas import ErrorResponse
 from service.settings import Settings
 
-router = APIRouter(tags=["documents"], dependencies=[AdminDep])
+router = APIRouter(tags=["documents"], dependencies=[AdminDep], route_class=JsonTextRoute)
 
 
 def _error(description: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from service.api.deps import BatcherDep, PipelineDep, SettingsDep
 from service.api.errors import NotFound
+from service.api.json_route import JsonTextRoute
 from service.api.schemas import (
     QUESTION_ERRORS,
     AskRequest,
@@ -15,7 +16,7 @@ from service.api.schemas import (
     refuse_overlong,
 )
 
-router = APIRouter()
+router = APIRouter(route_class=JsonTextRoute)
 
 
 @router.post("/ask", responses=QUESTION_ERRORS)

@@ -10,12 +10,14 @@ from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.pipeline import QAPipeline
 from service.api.errors import TOO_DEEP
+from service.api.json_route import UNPAIRED
 from service.app import create_app
 from service.settings import Settings
 from tests.fakes import FakeAnswerer, FakeEmbedder
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+JSON = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +92,31 @@ def test_json_nested_too_deeply_to_parse_is_422_saying_so(client: TestClient, pa
 
     assert response.status_code == 422, response.text
     assert response.json()["detail"] == f"body: {TOO_DEEP}"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", b'{"question": "Who \\ud800 founded Scale?"}'),
+        ("/chat", b'{"messages": [{"role": "user", "content": "Who founded \\udc00 Scale?"}]}'),
+        ("/v1/chat/completions", b'{"model": "\\ud800", "messages": [{"role": "user", "content": "Who?"}]}'),
+        ("/documents", b'{"text": "The pier \\ud83d opened in 1901."}'),
+    ],
+)
+def test_an_unpaired_surrogate_escape_is_422_not_a_failure_to_write_the_response(
+    client: TestClient, path: str, body: bytes
+) -> None:
+    response = client.post(path, content=body, headers={**AUTH, "Content-Type": "application/json"})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == f"body: {UNPAIRED}"
+
+
+def test_a_surrogate_pair_escape_is_text_like_any_other(client: TestClient) -> None:
+    response = client.post("/ask", content=b'{"question": "Who founded Scale? \\ud83d\\ude00"}', headers=JSON)
+
+    assert response.status_code == 200, response.text
+    assert response.json()["question"] == "Who founded Scale? \U0001f600"
 
 
 def test_a_json_body_that_is_not_utf8_is_422_naming_the_byte(client: TestClient) -> None:
