@@ -15,7 +15,7 @@ import numpy as np
 
 from index.chunking import ChunkingSettings, chunk_document
 from index.document_store import DocumentStore, EmbeddedDocument, IndexSettings, StoredDocument
-from index.documents import Document, load_documents
+from index.documents import Document, load_documents, quoted_id
 from index.embedding import Embedder
 from index.faiss_store import FaissStore
 from index.store import IndexStore
@@ -96,10 +96,10 @@ class IndexBuilder:
             stored = self.document_store.documents()
             taken = [d.id for d in upsert if d.id in stored]
             if new_only and taken:
-                raise DocumentConflict(f"a document with id {taken[0]!r} exists already")
+                raise DocumentConflict(f"a document with id {quoted_id(taken[0])} exists already")
             unknown = [i for i in remove if i not in stored]
             if unknown:
-                raise UnknownDocument(f"no document with id {unknown[0]!r}")
+                raise UnknownDocument(f"no document with id {quoted_id(unknown[0])}")
             return self._write(stored, upsert, remove, fresh=False)
 
     def rebuild(self) -> UpdateReport:

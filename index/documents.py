@@ -34,6 +34,11 @@ class Document:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
 
+def quoted_id(document_id: str) -> str:
+    """An id as a message shows it: quoted, and cut at 80 characters (an unknown id can be any length a URL allows)."""
+    return repr(document_id if len(document_id) <= 80 else document_id[:80] + "…")
+
+
 def document_id(path: Path) -> str:
     """A stable id from the file name: its stem, with anything but letters, digits, '-', '_' and '.' replaced."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-") or "document"

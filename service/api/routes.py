@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 
+from index.documents import quoted_id
 from service.api.deps import BatcherDep, PipelineDep, SettingsDep
 from service.api.errors import NotFound
 from service.api.json_route import JsonTextRoute
@@ -42,7 +43,7 @@ def get_document(document_id: str, pipeline: PipelineDep) -> DocumentDetail:
     """One document with its full text, so a client can highlight an answer by its offsets."""
     document = pipeline.documents.get(document_id)
     if document is None:
-        raise NotFound(f"no document with id {document_id!r}; GET /documents lists them")
+        raise NotFound(f"no document with id {quoted_id(document_id)}; GET /documents lists them")
     return DocumentDetail(
         id=document.id,
         title=document.title,

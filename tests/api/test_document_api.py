@@ -198,6 +198,17 @@ def test_malformed_json_is_422_as_on_the_question_routes(client: TestClient, bod
     assert response.json() == {"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}
 
 
+def test_an_unknown_id_of_any_length_is_404_naming_it_cut_short(client: TestClient) -> None:
+    long = "a" * 20_000
+
+    read = client.get(f"/documents/{long}")
+    removed = client.delete(f"/documents/{long}", headers=AUTH)
+
+    for response in (read, removed):
+        assert response.status_code == 404, response.text
+        assert response.json() == {"detail": f"no document with id '{'a' * 80}…'; GET /documents lists them"}
+
+
 def test_other_media_types_are_415(client: TestClient) -> None:
     response = client.post("/documents", content=b"text", headers={**AUTH, "Content-Type": "text/plain"})
 
