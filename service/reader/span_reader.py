@@ -20,6 +20,19 @@ WINDOWS_PER_PASS = 40  # most windows one forward pass takes (see read_batch)
 # would leave its windows too little room for the passage, and one past max_length - stride none at all (the tokenizer
 # then panics). SQuAD questions average about 12 tokens.
 MAX_QUESTION_TOKENS = 64
+
+
+def question_budget(max_length: int, stride: int) -> int:
+    """The most question tokens a window of `max_length` read with `stride` takes: MAX_QUESTION_TOKENS, or fewer where
+    the window is small, so that [CLS] question [SEP] passage [SEP] leaves the passage more than `stride` tokens."""
+    budget = min(MAX_QUESTION_TOKENS, max_length - stride - 4)
+    if budget < 1:
+        raise ValueError(
+            f"a reader window of {max_length} tokens leaves no room for a passage read with stride {stride}"
+        )
+    return budget
+
+
 # Left in float32 under int8: the feed-forward layers (both projections) and the span head; only the attention's four
 # projections are int8. On every third gold question over the bundled articles (38), quantising all but the span head
 # changed 4 best spans (crude F1 51.4 -> 46.5), all but the feed-forward output too 5 (44.1); the attention alone, 2
@@ -143,11 +156,7 @@ class SpanReader:
             raise ValueError("the reader runs in int8 or in bfloat16, not both: int8 layers take float32 activations")
         self.model = model.eval()
         self.tokenizer = tokenizer
-        if config.max_length - MAX_QUESTION_TOKENS - 3 <= config.stride:  # [CLS] question [SEP] passage [SEP]
-            raise ValueError(
-                f"a reader window of {config.max_length} tokens leaves a {MAX_QUESTION_TOKENS}-token question too"
-                f" little room for a passage read with a stride of {config.stride}"
-            )
+        self.question_tokens = question_budget(config.max_length, config.stride)
         self.windows = window_tokenizer(tokenizer, config.max_length, config.stride)
         self.questions = question_tokenizer(tokenizer)
         self.pad_id = pad_id(self.windows)
@@ -199,7 +208,7 @@ class SpanReader:
         owners = [(item, passage) for item, (_, passages) in enumerate(items) for passage in range(len(passages))]
         if not owners:
             return [ReaderOutput([], float("inf")) for _ in items]
-        questions = clipped_questions(self.questions, [question for question, _ in items], MAX_QUESTION_TOKENS)
+        questions = clipped_questions(self.questions, [question for question, _ in items], self.question_tokens)
         pairs = [(questions[item], items[item][1][passage]) for item, passage in owners]
         windows: list[Encoding] = []
         window_owner: list[int] = []  # the (question, passage) pair each window was cut from

@@ -10,7 +10,7 @@ import torch
 from eval.squad import SquadQuestion
 from index.lexical import LexicalIndex, terms
 from index.sentences import sentence_around, sentence_spans
-from service.reader.span_reader import MAX_QUESTION_TOKENS, clipped_questions, question_tokenizer
+from service.reader.span_reader import clipped_questions, question_budget, question_tokenizer
 from service.training.candidates import capitalised_runs
 from service.training.synthetic import YEAR, name_kind
 
@@ -193,8 +193,10 @@ def with_swapped_negatives(questions: list[SquadQuestion], rate: float, rng: ran
 
 def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride: int) -> list[dict]:
     """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]. Questions are cut
-    to the reader's MAX_QUESTION_TOKENS as it reads them (no SQuAD question is that long: 61 tokens at most)."""
-    asked = clipped_questions(question_tokenizer(tokenizer), [q.question for q in questions], MAX_QUESTION_TOKENS)
+    to the reader's question_budget as it reads them (64 tokens at the shipped 256 and 96; no SQuAD question is that
+    long: 61 tokens at most)."""
+    budget = question_budget(max_length, stride)
+    asked = clipped_questions(question_tokenizer(tokenizer), [q.question for q in questions], budget)
     encoding = tokenizer(
         asked,
         [q.context for q in questions],
