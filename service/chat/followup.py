@@ -4,17 +4,21 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from service.chat.mentions import AUXILIARIES, FUNCTION_WORDS, PREPOSITIONS, WH_WORDS, mentions
+from service.chat.mentions import AUXILIARIES, FUNCTION_WORDS, NOT_NOUNS, PREPOSITIONS, WH_WORDS, Mention, mentions
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
 EXPLETIVE_IT = re.compile(
-    r"\bit(?:\s+\w+){0,2}\s+(?:reported|said|announced|claimed|expected|known|believed|likely|true|possible)\b", re.I
+    r"\bit(?:\s+\w+){0,2}\s+(?:reported|said|announced|claimed|expected|known|believed|likely|true|possible)\b"
+    r"|\bit\s+(?:take|takes|took|become|becomes|became|seem|seems|seemed|appear|appears|appeared)\b"  # how long did it take
+    r"|\b(?:is|was|it)\s+(?:it|is|was)\s+\w+\s+(?:that|to|for)\b"  # why is it important that, it is hard to
+    r"|\bit\s+like\b",  # what is it like
+    re.I,
 )
 LEADING_CONJUNCTION = re.compile(r"^(?:and|but|so|also|then)\s*,?\s+", re.IGNORECASE)
 ELLIPSIS = re.compile(r"^(?:(?:and|but|so)\s+)?(?:(?:what|how)\s+about\s+|and\s+)(?P<rest>.+)$", re.IGNORECASE)
 FRAGMENT = re.compile(
     r"^(?:(?:in|on|at|for|from|with|by|to|since|until|during|after|before)\s+)?"
-    r"(?:(?:which|what|whose)(?:\s+[\w-]+){0,3}|how(?:\s+(?:much|many|long|often|big|old))?|why|when|where|who)$",
+    r"(?:(?:which|what(?!\s+about\b)|whose)(?:\s+[\w-]+){0,3}|how(?:\s+(?:much|many|long|often|big|old))?|why|when|where|who)$",
     re.IGNORECASE,
 )
 WH_SUBJECT = re.compile(
@@ -74,22 +78,27 @@ def _resolve(question: str, exchanges: list[Exchange]) -> Resolution:
         return unchanged
     previous = exchanges[-1]
     body = " ".join(question.split()).rstrip("?.! ")
-    rewritten = _substitute(body, previous) or _graft(body, previous) or _replace_references(body, exchanges)
+    asks = question.rstrip().endswith("?")
+    rewritten = _substitute(body, previous, asks) or _graft(body, previous) or _replace_references(body, exchanges)
     if rewritten is None:
         return unchanged
     text, note = rewritten
     return Resolution(text[:1].upper() + text[1:].rstrip("?.! ") + "?", question, note)
 
 
-def _substitute(body: str, previous: Exchange) -> tuple[str, str] | None:
-    """'And OpenAI?', 'What about xAI?', 'and in 2020?': the previous question with the new mention swapped in."""
+def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | None:
+    """'And OpenAI?', 'What about xAI?', 'and in 2020?', 'what about google?': the previous question with the new
+    mention swapped in. Without 'and' or 'what about' only a lone name asked as a question ('OpenAI?') is one: 'Thanks'
+    or 'Great!' is not."""
     match = ELLIPSIS.match(body)
     rest = match.group("rest") if match else body
     words = rest.split()
     if not words or len(words) > 6 or words[0].lower() in WH_WORDS | AUXILIARIES or PRONOUN.fullmatch(words[0]):
         return None
     new = mentions(rest)
-    if not new or (match is None and new[0].text != rest):
+    if not new and match and len(words) <= 3 and all(w.isalpha() and w.lower() not in FUNCTION_WORDS for w in words):
+        new = [Mention(rest, "name", 0, len(rest), False)]  # a name typed in lower case: 'what about google?'
+    if not new or (match is None and (new[0].text != rest or not asks)):
         return None
     mention, asked = new[0], previous.question.rstrip("?.! ")
     targets = [m for m in mentions(asked) if m.category == mention.category and m.text != mention.text]
@@ -259,7 +268,7 @@ def _possessive(name: str) -> str:
 
 def _before_noun(text: str, end: int) -> bool:
     following = text[end:].split()
-    return bool(following) and following[0].lower() not in FUNCTION_WORDS | PREPOSITIONS
+    return bool(following) and following[0].lower() not in FUNCTION_WORDS | PREPOSITIONS | NOT_NOUNS
 
 
 def _existential(text: str, match: re.Match[str]) -> bool:

@@ -18,6 +18,13 @@ FUNCTION_WORDS = (
     | PREPOSITIONS
     | _words("and but or so also the a an of about as if i it he she they we you this that these those there then")
 )
+# Words after "her" that make it an object ("offer her more"), not a possessive ("her title").
+NOT_NOUNS = _words("more less again well back now then too already still yet ever also first most")
+# Titles that head "CEO of Scale AI": the name is what follows "of", not the whole run.
+TITLES = _words(
+    "ceo cto cfo coo cmo cio vp president chairman chairwoman chair director head founder co-founder chief executive"
+    " officer secretary minister governor mayor senator"
+)
 # Words that make a run of title-case words an organisation or place rather than a person's name.
 NON_PERSON_WORDS = _words(
     "inc corp corporation company co group labs lab bank university institute capital ventures partners fund"
@@ -58,6 +65,11 @@ def mentions(text: str) -> list[Mention]:
             while words and words[0].lower() in FUNCTION_WORDS:
                 start += len(words.pop(0))
                 start += len(text[start:]) - len(text[start:].lstrip())
+            of = next((i for i, word in enumerate(words) if word.lower() in {"of", "de"}), None)
+            if of and of + 1 < len(words) and all(word.lower() in TITLES for word in words[:of]):
+                for _ in range(of + 1):  # "CEO of Scale AI": the name is "Scale AI"
+                    start += len(words.pop(0))
+                    start += len(text[start:]) - len(text[start:].lstrip())
             if not words:
                 continue
         previous = text[:start].split()

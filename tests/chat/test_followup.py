@@ -193,3 +193,54 @@ def test_a_demonstrative_takes_the_answers_noun_phrase_without_its_verb(answer: 
 def test_a_demonstrative_stays_when_the_answer_has_nothing_to_add(answer: str | None) -> None:
     turns = conversation("What did Sam Altman accuse Meta of?", answer, "How much were those offers worth?")
     assert resolve_followup(turns).question == "How much were those offers worth?"
+
+
+@pytest.mark.parametrize("reply", ["Thanks", "Thank You", "Yes", "Great!", "Hello", "Interesting."])
+def test_a_reply_that_asks_nothing_is_left_as_it_is(reply: str) -> None:
+    turns = conversation("How much did Northwind Bakeries pay for Crumb & Co?", "$12 million", reply)
+
+    assert resolve_followup(turns) == Resolution(reply, reply, None)
+
+
+def test_a_lone_name_asked_as_a_question_is_an_ellipsis() -> None:
+    turns = conversation("How many loaves did Northwind Bakeries sell?", "1.2 million", "Greggs?")
+
+    assert resolve_followup(turns).question == "How many loaves did Greggs sell?"
+
+
+def test_what_about_a_name_in_lower_case_swaps_it_in_rather_than_grafting_the_phrase() -> None:
+    turns = conversation("How many loaves did Northwind Bakeries sell?", "1.2 million", "what about greggs")
+
+    resolution = resolve_followup(turns)
+
+    assert resolution.question == "How many loaves did greggs sell?"
+    assert resolution.note == "'Northwind Bakeries' -> 'greggs' in question 1 (elliptical follow-up)"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How long did it take Northwind Bakeries to open the store?",
+        "Why is it important that Northwind Bakeries bought Crumb & Co?",
+        "When did it become clear that the Leeds store would close?",
+        "What is it like to work at Greggs?",
+    ],
+)
+def test_an_it_that_refers_to_nothing_is_left_as_it_is(question: str) -> None:
+    turns = conversation("Which company bought Crumb & Co?", "Northwind Bakeries", question)
+
+    assert resolve_followup(turns) == Resolution(question, question, None)
+
+
+def test_a_title_of_a_company_keeps_the_title_when_the_company_is_swapped() -> None:
+    turns = conversation("Who is the CEO of Northwind Bakeries?", "Tomas Berg", "And Greggs?")
+
+    assert resolve_followup(turns).question == "Who is the CEO of Greggs?"
+    assert [m.text for m in mentions("Who is the chief executive of Northwind Bakeries?")] == ["Northwind Bakeries"]
+    assert [m.text for m in mentions("Who founded the University of Leeds?")] == ["University of Leeds"]
+
+
+def test_her_before_an_adverb_is_an_object_not_a_possessive() -> None:
+    turns = conversation("Who runs Crumb & Co?", "Priya Natarajan", "Did Greggs offer her more?")
+
+    assert resolve_followup(turns).question == "Did Greggs offer Priya Natarajan more?"
