@@ -212,6 +212,9 @@ def _referent(
             if person:
                 candidates += [(m.text, where) for m in answer_mentions if m.kind == "person"]
             else:
+                people = [m.text for m in answer_mentions if m.kind == "person"]
+                if pronoun in {"they", "them", "their"} and people:  # 'Which researchers ...?' 'A and B'
+                    candidates.append((" and ".join(people), where))
                 candidates += [(m.text, where) for m in answer_mentions if m.kind == "name"]
                 if pronoun == "it" and not possessive and _introduces_thing(exchange):
                     candidates.append((re.sub(r"^(?:a|an)\s+", "the ", exchange.answer, flags=re.I), where))

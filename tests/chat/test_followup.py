@@ -244,3 +244,16 @@ def test_her_before_an_adverb_is_an_object_not_a_possessive() -> None:
     turns = conversation("Who runs Crumb & Co?", "Priya Natarajan", "Did Greggs offer her more?")
 
     assert resolve_followup(turns).question == "Did Greggs offer Priya Natarajan more?"
+
+
+@pytest.mark.parametrize(
+    ("follow_up", "resolved"),
+    [
+        ("When did they join?", "When did Priya Natarajan and Tomas Berg join?"),
+        ("What are their roles?", "What are Priya Natarajan and Tomas Berg's roles?"),
+    ],
+)
+def test_they_after_an_answer_naming_people_are_those_people(follow_up: str, resolved: str) -> None:
+    turns = conversation("Which bakers did Greggs hire from Crumb & Co?", "Priya Natarajan and Tomas Berg", follow_up)
+
+    assert resolve_followup(turns).question == resolved
