@@ -21,6 +21,7 @@ FRAGMENT = re.compile(
     r"(?:(?:which|what(?!\s+about\b)|whose)(?:\s+[\w-]+){0,3}|how(?:\s+(?:much|many|long|often|big|old))?|why|when|where|who)$",
     re.IGNORECASE,
 )
+YES_NO_FRAGMENT = re.compile(r"^(?:why|when|where|how(?:\s+(?:much|many|long|often))?)$", re.IGNORECASE)
 WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
     re.IGNORECASE,
@@ -100,7 +101,7 @@ def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | 
         new = [Mention(rest, "name", 0, len(rest), False)]  # a name typed in lower case: 'what about google?'
     if not new or (match is None and (new[0].text != rest or not asks)):
         return None
-    mention, asked = new[0], previous.question.rstrip("?.! ")
+    mention, asked = _listed(rest, new), previous.question.rstrip("?.! ")
     targets = [m for m in mentions(asked) if m.category == mention.category and m.text != mention.text]
     where = f"question {previous.number}"
     if targets:
@@ -112,12 +113,27 @@ def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | 
     return None
 
 
+def _listed(text: str, found: list[Mention]) -> Mention:
+    """The first mention, or all of them as one where the text lists several of its kind: 'Microsoft and Google'."""
+    first, last = found[0], found[-1]
+    between = re.sub(r"\b(?:and|or)\b|,", " ", text[first.start : last.end])
+    for mention in found:
+        between = between.replace(mention.text, " ")
+    if len(found) == 1 or between.strip() or any(m.category != first.category for m in found):
+        return first
+    return Mention(text[first.start : last.end], first.kind, first.start, last.end, first.subject)
+
+
 def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
     """'Why?', 'In which funding round?': the fragment takes the place of the previous question's wh-phrase."""
     fragment = LEADING_CONJUNCTION.sub("", body)
     if not FRAGMENT.match(fragment) or set(fragment.lower().split()[1:]) & (AUXILIARIES | {"it", "he", "she", "they"}):
         return None
     words = previous.question.rstrip("?.! ").split()
+    if words and words[0].lower() in AUXILIARIES and YES_NO_FRAGMENT.match(fragment):
+        # 'Did Meta buy a stake in Scale?' 'Why?': the fragment asks about the whole yes/no question
+        text = " ".join([fragment[:1].upper() + fragment[1:], words[0].lower(), *words[1:]])
+        return text, f"'{body}?' completed from question {previous.number}"
     verb = next((i for i, w in enumerate(words[1:], 1) if w.lower() in AUXILIARIES), None)
     if not words or words[0].lower() not in WH_WORDS or verb is None or verb + 1 >= len(words):
         return None

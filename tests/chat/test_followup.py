@@ -257,3 +257,29 @@ def test_they_after_an_answer_naming_people_are_those_people(follow_up: str, res
     turns = conversation("Which bakers did Greggs hire from Crumb & Co?", "Priya Natarajan and Tomas Berg", follow_up)
 
     assert resolve_followup(turns).question == resolved
+
+
+def test_what_about_a_list_of_names_swaps_in_the_whole_list() -> None:
+    turns = conversation("How many loaves did Northwind Bakeries sell?", "1.2 million", "What about Greggs and Pret?")
+
+    assert resolve_followup(turns).question == "How many loaves did Greggs and Pret sell?"
+
+
+@pytest.mark.parametrize(
+    ("fragment", "resolved"),
+    [
+        ("Why?", "Why did Greggs invest in Crumb & Co?"),
+        ("When?", "When did Greggs invest in Crumb & Co?"),
+        ("How much?", "How much did Greggs invest in Crumb & Co?"),
+    ],
+)
+def test_a_wh_fragment_after_a_yes_no_question_asks_about_all_of_it(fragment: str, resolved: str) -> None:
+    turns = conversation("Did Greggs invest in Crumb & Co?", "Yes", fragment)
+
+    assert resolve_followup(turns).question == resolved
+
+
+def test_which_after_a_yes_no_question_is_left_as_it_is() -> None:
+    turns = conversation("Did Greggs buy Crumb & Co?", "Yes", "Which company?")
+
+    assert resolve_followup(turns).question == "Which company?"
