@@ -14,7 +14,13 @@ SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 TITLES_FILE = "titles.json"
 BUNDLED_CORPUS = Path(__file__).parent / "corpus"
 MAX_ID_CHARS = 128
-ID_PATTERN = rf"^[A-Za-z0-9._-]{{1,{MAX_ID_CHARS}}}$"  # the ids document_id() makes, and the ones a caller may give
+# The ids document_id() makes, and the ones a caller may give; not "." or "..", which a URL path would resolve away.
+# (No look-ahead: pydantic's regex engine has none.)
+_NO_DOT, _ANY = "[A-Za-z0-9_-]", "[A-Za-z0-9._-]"
+ID_PATTERN = (
+    rf"^(?:{_NO_DOT}{_ANY}{{0,{MAX_ID_CHARS - 1}}}|\.{_NO_DOT}{_ANY}{{0,{MAX_ID_CHARS - 2}}}"
+    rf"|\.\.{_ANY}{{1,{MAX_ID_CHARS - 2}}})$"
+)
 MAX_NAME_CHARS = 255  # a file name, as most file systems allow; an upload's name is the client's to choose
 
 
@@ -41,7 +47,8 @@ def quoted_id(document_id: str) -> str:
 
 def document_id(path: Path) -> str:
     """A stable id from the file name: its stem, with anything but letters, digits, '-', '_' and '.' replaced."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-") or "document"
+    made = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-")
+    return made if made.strip(".") else "document"  # nothing left, or only dots ("..txt")
 
 
 def expand_paths(paths: list[Path]) -> list[Path]:

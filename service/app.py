@@ -15,7 +15,7 @@ from service.api.batching import QuestionBatcher
 from service.api.chat_routes import STATIC_DIR
 from service.api.chat_routes import router as chat_router
 from service.api.document_routes import router as document_router
-from service.api.errors import TOO_DEEP, ServiceError
+from service.api.errors import OPENAI_ROUTES, TOO_DEEP, ServiceError, error_body
 from service.api.limits import BodyLimit
 from service.api.live_index import LiveIndex
 from service.api.model_turn import ModelThread
@@ -120,7 +120,8 @@ def _serve_docs_offline(app: FastAPI) -> None:
 
 async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
-    return JSONResponse({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+    body = error_body(request.url.path, error.status_code, error.detail)
+    return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
@@ -135,7 +136,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
         message = str(item["msg"]).removeprefix("Value error, ")
         problems.append({"field": where, "message": message})
     detail = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-    return JSONResponse({"detail": detail, "errors": problems}, status_code=422)
+    return JSONResponse(error_body(request.url.path, 422, detail, problems), status_code=422)
 
 
 async def _http_error(request: Request, error: Exception) -> Response:
@@ -149,7 +150,11 @@ async def _http_error(request: Request, error: Exception) -> Response:
             if isinstance(cause, UnicodeDecodeError)
             else TOO_DEEP
         )
-        return JSONResponse({"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}, 422)
+        body = error_body(request.url.path, 422, f"body: {message}", [{"field": "body", "message": message}])
+        return JSONResponse(body, 422)
+    if request.url.path.startswith(OPENAI_ROUTES):
+        body = error_body(request.url.path, error.status_code, str(error.detail))
+        return JSONResponse(body, status_code=error.status_code, headers=getattr(error, "headers", None))
     return await http_exception_handler(request, error)
 
 

@@ -129,7 +129,7 @@ def _invalid(location: tuple[str | int, ...], message: str) -> RequestValidation
 
 def _check_id(document_id: str | None, location: tuple[str | int, ...]) -> None:
     if document_id is not None and not re.fullmatch(ID_PATTERN, document_id):
-        raise _invalid(location, "an id is 1-128 letters, digits, '.', '_' or '-'")
+        raise _invalid(location, "an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'")
 
 
 async def _read_document(request: Request, settings: Settings, path_id: str | None) -> Document:

@@ -49,3 +49,17 @@ class Forbidden(ServiceError):
 
 class UnsupportedMediaType(ServiceError):
     status_code = 415
+
+
+OPENAI_ROUTES = "/v1/"  # the OpenAI-compatible routes: their errors also carry OpenAI's shape
+
+
+def error_body(path: str, status: int, detail: str, errors: list[dict] | None = None) -> dict:
+    """An error response's JSON: `detail` (and `errors`, one per invalid field); under /v1/ also OpenAI's `error`
+    object, which is what the official clients read the message from."""
+    body: dict = {"detail": detail} | ({"errors": errors} if errors is not None else {})
+    if path.startswith(OPENAI_ROUTES):
+        kind = "server_error" if status >= 500 else "invalid_request_error"
+        param = errors[0]["field"] if errors else None
+        body["error"] = {"message": detail, "type": kind, "param": param, "code": None}
+    return body

@@ -5,6 +5,8 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.errors import error_body
+
 UPLOAD_ROUTES = "/documents"  # the routes that take uploads: POST /documents, PUT /documents/{id}
 
 
@@ -32,9 +34,8 @@ class BodyLimit:
         detail = f"the request body is over {limit:,} bytes, the most {kind} may be; send a smaller one"
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await JSONResponse({"detail": detail}, status_code=413, headers={"Connection": "close"})(
-                scope, receive, send
-            )
+            body = error_body(scope["path"], 413, detail)
+            await JSONResponse(body, status_code=413, headers={"Connection": "close"})(scope, receive, send)
             return
         received = 0
 

@@ -36,7 +36,7 @@ class CompletionMessage(BaseModel):
     @property
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(part.text for part in self.content).strip()
+            return " ".join(part.text.strip() for part in self.content).strip()  # parts are pieces of one message
         return (self.content or "").strip()
 
 
@@ -46,6 +46,7 @@ class CompletionRequest(BaseModel):
     model: str = Field("cited-qa", description="Echoed back; there is one model")
     messages: list[CompletionMessage]
     stream: bool = Field(False, description="Send the reply as server-sent events ending in `data: [DONE]`")
+    n: int = Field(1, ge=1, le=1, description="Choices to return: one, since the answer is a span of the articles")
 
     @field_validator("messages")
     @classmethod

@@ -225,12 +225,28 @@ def test_openai_client_sees_validation_errors(client: TestClient) -> None:
         openai_client(client).chat.completions.create(
             model="cited-qa", messages=[{"role": "assistant", "content": "Hello"}]
         )
-    assert raised.value.body == {
-        "detail": "messages: the last message is from the assistant; it must be the user's question",
-        "errors": [
-            {"field": "messages", "message": "the last message is from the assistant; it must be the user's question"}
-        ],
-    }
+    message = "messages: the last message is from the assistant; it must be the user's question"
+    # The client reads OpenAI's `error` object: its message is what str() of the exception shows.
+    assert raised.value.body == {"message": message, "type": "invalid_request_error", "param": "messages", "code": None}
+    assert message in str(raised.value)
+    raw = client.post("/v1/chat/completions", json={"messages": [{"role": "assistant", "content": "Hello"}]})
+    assert raw.json()["detail"] == message  # the service's own shape stays beside it
+
+
+def test_openai_client_is_told_that_one_choice_is_all_there_is(client: TestClient) -> None:
+    with pytest.raises(openai.UnprocessableEntityError) as raised:
+        openai_client(client).chat.completions.create(
+            model="cited-qa", messages=[{"role": "user", "content": "Who founded Scale AI?"}], n=2
+        )
+    assert raised.value.body["param"] == "n"
+
+
+def test_text_parts_of_a_message_are_read_as_one_text(client: TestClient) -> None:
+    parts = [{"type": "text", "text": "Who founded"}, {"type": "text", "text": "Scale AI?"}]
+    response = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}]})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["qa"]["question"] == "Who founded Scale AI?"
 
 
 def test_page_is_served_with_a_strict_content_security_policy(client: TestClient) -> None:

@@ -160,6 +160,19 @@ def test_post_of_a_taken_id_is_409_and_put_replaces_it(client: TestClient) -> No
     assert (created.status_code, created.json()["status"]) == (201, "added")
 
 
+@pytest.mark.parametrize("document_id", [".", ".."])
+def test_an_id_a_url_path_would_resolve_away_is_refused(client: TestClient, document_id: str) -> None:
+    as_json = client.post("/documents", json={**PIER, "id": document_id}, headers=AUTH)
+    as_form = client.post(
+        "/documents", files={"file": ("pier.txt", b"The pier.")}, data={"id": document_id}, headers=AUTH
+    )
+
+    assert as_json.status_code == 422, as_json.text
+    assert as_json.json()["errors"][0]["field"] == "id"
+    assert as_form.status_code == 422, as_form.text
+    assert as_form.json()["detail"] == "id: an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
+
+
 def test_put_refuses_an_id_that_differs_from_the_path(client: TestClient) -> None:
     response = client.put("/documents/pier", json={**PIER, "id": "quay"}, headers=AUTH)
 

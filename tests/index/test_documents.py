@@ -166,3 +166,9 @@ def test_a_folder_without_a_supported_file_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(DocumentError, match=r"scans: no documents in this folder \(looked for .htm, .html"):
         expand_paths([tmp_path / "scans"])
+
+
+def test_a_file_name_of_dots_gets_a_plain_id(tmp_path: Path) -> None:
+    write_files(tmp_path, {"..txt": "Some text."})
+
+    assert load_document(tmp_path / "..txt").id == "document"

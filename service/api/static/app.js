@@ -3,7 +3,8 @@
 "use strict";
 
 const STORAGE_KEY = "cited-qa.chat.v1";
-const KEPT_MESSAGES = 40; // stored in localStorage; the server itself uses only its last few
+const KEPT_MESSAGES = 40; // stored in localStorage, so a reload shows the conversation
+const SENT_MESSAGES = 12; // sent with a question: what the server reads by default (QA_CHAT_HISTORY_MESSAGES)
 const ABSTAIN_TEXT = "The articles don't say.";
 
 const $ = (id) => document.getElementById(id);
@@ -19,6 +20,7 @@ let conversation = loadConversation(); // [{role: "user", content}, {role: "assi
 let busy = false;
 let viewerToken = 0;
 let lastChip = null;
+let chatNumber = 0; // "New chat" moves it on, so an answer to a question of the old chat is dropped
 const documents = new Map();
 
 function element(tag, className, text) {
@@ -31,10 +33,25 @@ function element(tag, className, text) {
 function loadConversation() {
   try {
     const stored = JSON.parse(localStorage.getItem(STORAGE_KEY) || "[]");
-    return Array.isArray(stored) ? stored.filter((m) => m && typeof m.content === "string") : [];
+    const usable = (m) => m && ["user", "assistant"].includes(m.role) && typeof m.content === "string" && m.content;
+    return Array.isArray(stored) ? stored.filter(usable) : [];
   } catch {
     return [];
   }
+}
+
+// The API's offsets count code points (Python's str); JavaScript strings count UTF-16 units, one more for every
+// character beyond the Basic Multilingual Plane (an emoji) before the offset.
+function unitIndex(text, codePoints) {
+  let units = 0;
+  for (let seen = 0; seen < codePoints && units < text.length; seen++) {
+    units += text.codePointAt(units) > 0xffff ? 2 : 1;
+  }
+  return units;
+}
+
+function codePointSlice(text, start, end) {
+  return text.slice(unitIndex(text, start), unitIndex(text, end));
 }
 
 function saveConversation() {
@@ -59,21 +76,21 @@ function renderUser(question) {
   return appendMessage("user", element("span", "visually-hidden", "You asked: "), element("p", "text", question));
 }
 
-function chip(title, documentId, start, end) {
+function chip(title, documentId, start, end, cited) {
   const button = element("button", "chip", title);
   button.type = "button";
   button.title = `${title}, characters ${start}–${end}`;
   button.setAttribute("aria-label", `Open the source “${title}” at the cited text`);
-  button.addEventListener("click", () => openDocument(documentId, title, start, end, button));
+  button.addEventListener("click", () => openDocument(documentId, title, start, end, button, cited));
   return button;
 }
 
 function answerParagraph(answer) {
   const paragraph = element("p", "answer");
   const context = answer.context || { text: "", start: answer.start };
-  const from = answer.start - context.start;
-  const to = answer.end - context.start;
-  const fits = from >= 0 && to <= context.text.length && context.text.slice(from, to) === answer.text;
+  const from = unitIndex(context.text, answer.start - context.start);
+  const to = unitIndex(context.text, answer.end - context.start);
+  const fits = answer.start >= context.start && context.text.slice(from, to) === answer.text;
   paragraph.append(
     fits ? context.text.slice(0, from) : "",
     element("strong", "span", answer.text),
@@ -94,7 +111,7 @@ function renderResponse(response) {
   if (answer) {
     parts.push(answerParagraph(answer));
     const sources = element("p", "sources");
-    sources.append(element("span", "label", "Source: "), chip(answer.title, answer.document_id, answer.start, answer.end));
+    sources.append(element("span", "label", "Source: "), chip(answer.title, answer.document_id, answer.start, answer.end, answer.text));
     sources.append(element("span", "meta", ` confidence ${Math.round(answer.score * 100)}%`));
     parts.push(sources);
     if (response.alternatives.length) parts.push(alternatives(response.alternatives));
@@ -112,7 +129,7 @@ function alternatives(answers) {
   const list = element("ul");
   for (const other of answers) {
     const item = element("li");
-    item.append(element("strong", "", other.text), " ", chip(other.title, other.document_id, other.start, other.end));
+    item.append(element("strong", "", other.text), " ", chip(other.title, other.document_id, other.start, other.end, other.text));
     list.append(item);
   }
   details.append(list);
@@ -125,30 +142,44 @@ function closestPassages(passages) {
   const list = element("ul");
   for (const passage of passages.slice(0, 3)) {
     const item = element("li");
-    const excerpt = passage.text.length > 180 ? `${passage.text.slice(0, 180)}…` : passage.text;
-    item.append(element("span", "excerpt", excerpt), " ", chip(passage.title, passage.document_id, passage.start, passage.end));
+    const characters = Array.from(passage.text); // by code point: a cut never splits an emoji
+    const excerpt = characters.length > 180 ? `${characters.slice(0, 180).join("")}…` : passage.text;
+    const source = chip(passage.title, passage.document_id, passage.start, passage.end, passage.text);
+    item.append(element("span", "excerpt", excerpt), " ", source);
     list.append(item);
   }
   section.append(list);
   return section;
 }
 
-function renderError(message, question) {
+function renderError(message, question, retryable) {
+  const item = appendMessage("error", element("p", "text", message));
+  item.setAttribute("role", "alert");
+  if (!retryable) return; // the same question would be refused again: it is back in the box to edit
   const retry = element("button", "secondary", "Try again");
   retry.type = "button";
   retry.addEventListener("click", () => {
+    if (busy) return;
     item.remove();
     ask(question, { echo: false });
   });
-  const item = appendMessage("error", element("p", "text", message), retry);
-  item.setAttribute("role", "alert");
+  item.append(retry);
 }
 
-function errorMessage(status, body) {
+class RequestError extends Error {
+  constructor(message, retryable) {
+    super(message);
+    this.retryable = retryable;
+  }
+}
+
+function requestError(status, body) {
   const detail = body && typeof body.detail === "string" ? body.detail : "";
-  if (status === 422) return `The question was not accepted: ${detail || "invalid input"}`;
-  if (status === 503) return detail || "The service is still starting; try again in a few seconds.";
-  return `The server failed (HTTP ${status})${detail ? `: ${detail}` : ""}. Try again.`;
+  if (status === 422) return new RequestError(`The question was not accepted: ${detail || "invalid input"}`, false);
+  if (status === 413) return new RequestError("The conversation is too long for the service: start a new chat.", false);
+  if (status === 503) return new RequestError(detail || "The service is still starting; try again in a few seconds.", true);
+  if (status === 404) return new RequestError(detail || "Not found.", false);
+  return new RequestError(`The server failed (HTTP ${status})${detail ? `: ${detail}` : ""}. Try again.`, true);
 }
 
 function setBusy(on) {
@@ -162,8 +193,9 @@ function setBusy(on) {
 async function ask(question, { echo = true } = {}) {
   if (busy || !question) return;
   if (echo) renderUser(question);
-  const messages = conversation.map((m) => ({ role: m.role, content: m.content }));
+  const messages = conversation.slice(-(SENT_MESSAGES - 1)).map((m) => ({ role: m.role, content: m.content }));
   messages.push({ role: "user", content: question });
+  const chat = chatNumber;
   const pending = appendMessage("pending", element("p", "text", "Searching the articles…"));
   setBusy(true);
   try {
@@ -175,34 +207,39 @@ async function ask(question, { echo = true } = {}) {
         body: JSON.stringify({ messages }),
       });
     } catch {
-      throw new Error("Could not reach the service (network error). Check that it is running, then try again.");
+      const message = "Could not reach the service (network error). Check that it is running, then try again.";
+      throw new RequestError(message, true);
     }
     const body = await response.json().catch(() => null);
-    if (!response.ok || !body) throw new Error(errorMessage(response.status, body));
+    if (chat !== chatNumber) return; // asked in a chat the user has since left
+    if (!response.ok || !body) throw requestError(response.status, body);
     pending.remove();
     const content = body.answer ? body.answer.text : ABSTAIN_TEXT;
     conversation.push({ role: "user", content: question }, { role: "assistant", content, response: body });
     saveConversation();
     renderResponse(body);
   } catch (error) {
+    if (chat !== chatNumber) return;
     pending.remove();
-    renderError(error.message, question);
+    const retryable = !(error instanceof RequestError) || error.retryable;
+    if (!retryable && !input.value) input.value = question; // refused as typed: give it back to edit
+    renderError(error.message, question, retryable);
   } finally {
-    setBusy(false);
+    if (chat === chatNumber) setBusy(false);
   }
 }
 
-async function fetchDocument(documentId) {
-  if (!documents.has(documentId)) {
+async function fetchDocument(documentId, fresh = false) {
+  if (fresh || !documents.has(documentId)) {
     const response = await fetch(`/documents/${encodeURIComponent(documentId)}`);
     const body = await response.json().catch(() => null);
-    if (!response.ok || !body) throw new Error(errorMessage(response.status, body));
+    if (!response.ok || !body) throw requestError(response.status, body);
     documents.set(documentId, body);
   }
   return documents.get(documentId);
 }
 
-async function openDocument(documentId, title, start, end, fromChip) {
+async function openDocument(documentId, title, start, end, fromChip, cited) {
   const token = ++viewerToken;
   lastChip = fromChip;
   viewer.hidden = false;
@@ -211,13 +248,23 @@ async function openDocument(documentId, title, start, end, fromChip) {
   $("viewer-meta").textContent = `${documentId} · characters ${start}–${end}`;
   viewerText.textContent = "Loading the document…";
   try {
-    const doc = await fetchDocument(documentId);
+    let doc = await fetchDocument(documentId);
+    if (cited !== undefined && codePointSlice(doc.text, start, end) !== cited) {
+      doc = await fetchDocument(documentId, true); // the copy kept here may predate a change to the document
+    }
     if (token !== viewerToken) return;
+    if (cited !== undefined && codePointSlice(doc.text, start, end) !== cited) {
+      const note = element("p", "note", "This document has changed since the answer: the cited words are no longer at its offsets.");
+      viewerText.replaceChildren(note, doc.text);
+      return;
+    }
     // Offsets from the API locate the span exactly; searching the text could pick an earlier repeat.
-    const mark = element("mark", "cited", doc.text.slice(start, end));
+    const from = unitIndex(doc.text, start);
+    const to = unitIndex(doc.text, end);
+    const mark = element("mark", "cited", doc.text.slice(from, to));
     mark.id = "cited-span";
     mark.tabIndex = -1;
-    viewerText.replaceChildren(doc.text.slice(0, start), mark, doc.text.slice(end));
+    viewerText.replaceChildren(doc.text.slice(0, from), mark, doc.text.slice(to));
     mark.scrollIntoView({ block: "center" });
     mark.focus({ preventScroll: true });
   } catch (error) {
@@ -233,6 +280,11 @@ function closeViewer() {
 }
 
 function newChat() {
+  chatNumber++;
+  if (busy) {
+    transcript.replaceChildren(); // the pending question goes with the old chat
+    setBusy(false);
+  }
   conversation = [];
   saveConversation();
   transcript.replaceChildren();
@@ -244,9 +296,16 @@ function newChat() {
 
 function restore() {
   for (const message of conversation) {
-    if (message.role === "user") renderUser(message.content);
-    else if (message.response) renderResponse(message.response);
-    else appendMessage("assistant", element("p", "text", message.content));
+    if (message.role === "user") {
+      renderUser(message.content);
+      continue;
+    }
+    try {
+      if (!message.response) throw new TypeError("no stored response");
+      renderResponse(message.response);
+    } catch {
+      appendMessage("assistant", element("p", "text", message.content)); // none stored, or one of another shape
+    }
   }
 }
 

@@ -155,3 +155,50 @@ def test_phone_width_keeps_the_page_usable(browser: Chrome, live_service: LiveSe
     mark = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#viewer-text mark"))[0]
     viewer = browser.find_element(By.ID, "viewer").rect
     assert viewer["width"] >= 380 and mark.is_displayed()
+
+
+def test_offsets_count_code_points_as_the_api_does(browser: Chrome, live_service: LiveService) -> None:
+    text = "🚀 Launch day 😀: Meta took a 49% stake in Scale."
+    start = text.index("49%")  # Python counts code points: each emoji is one, two UTF-16 units in JavaScript
+    open_page(browser, live_service)
+    browser.execute_script(
+        "window.fetch = async (url) => new Response(JSON.stringify({id: 'x', title: 'T', text: arguments[0]}),"
+        " {status: 200, headers: {'Content-Type': 'application/json'}});",
+        text,
+    )
+    browser.execute_script("openDocument('x', 'T', arguments[0], arguments[1], null, '49%');", start, start + 3)
+
+    mark = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#viewer-text mark"))[0]
+    assert text_of(mark) == "49%"
+    assert text_of(browser.find_element(By.ID, "viewer-text")) == text
+
+
+def test_a_refused_question_is_given_back_to_edit_without_a_retry(browser: Chrome, live_service: LiveService) -> None:
+    open_page(browser, live_service)
+    browser.execute_script(
+        "window.fetch = async () => new Response(JSON.stringify({detail: 'question: keep it to 20 characters'}),"
+        " {status: 422, headers: {'Content-Type': 'application/json'}});"
+    )
+    box = browser.find_element(By.ID, "question")
+    box.send_keys("Who founded Scale AI, and when, and why?", Keys.ENTER)
+
+    error = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".message.error"))[0]
+    assert "The question was not accepted: question: keep it to 20 characters" in text_of(error)
+    assert not error.find_elements(By.TAG_NAME, "button")
+    assert box.get_property("value") == "Who founded Scale AI, and when, and why?"
+
+
+def test_new_chat_while_a_question_is_read_drops_its_answer(browser: Chrome, live_service: LiveService) -> None:
+    open_page(browser, live_service)
+    browser.execute_script(
+        "window.realFetch = window.fetch; window.answered = 0;"
+        "window.fetch = (...args) => new Promise(done => setTimeout(done, 1500))"
+        ".then(() => window.realFetch(...args)).then(r => { window.answered++; return r; });"
+    )
+    browser.find_element(By.ID, "question").send_keys("How much of Scale did Meta buy?", Keys.ENTER)
+    browser.find_element(By.ID, "new-chat").click()
+
+    WebDriverWait(browser, ANSWER_SECONDS).until(lambda b: b.execute_script("return window.answered") == 1)
+    assert not browser.find_elements(By.CSS_SELECTOR, "#transcript .message")
+    assert browser.find_element(By.ID, "send").get_attribute("disabled") is None
+    assert browser.execute_script("return localStorage.getItem('cited-qa.chat.v1')") == "[]"
