@@ -12,6 +12,7 @@ from index.builder import IndexBuilder
 from index.document_store import DocumentStore, IndexSettings, StoreDocuments, StoreRetriever
 from index.embedding import Embedder, EmbedderPrecision, SentenceEmbedder
 from index.precision import bf16_supported
+from index.store import IndexUnavailable
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
@@ -44,6 +45,9 @@ def ensure_index(
     """The configured store, after building its index from the configured corpus when it holds none, or rebuilding
     it when its model or chunking differ from the settings'."""
     store = store or open_store(settings)
+    if settings.admin_token is None and shared_store(settings):
+        check_replica_index(settings, store)  # another process builds it: a read-only replica never drops it
+        return store
     builder = make_builder(settings, embedder, progress, store)
     if store.settings() is None:
         log.info("no index in %s: building it from %s", describe_store(settings), ", ".join(map(str, settings.corpus)))
@@ -51,6 +55,30 @@ def ensure_index(
         return store
     rebuild_if_changed(settings, store, builder)
     return store
+
+
+def shared_store(settings: Settings) -> bool:
+    """A Milvus server, which other processes may serve from and write to (Milvus Lite's local file has one process)."""
+    return settings.store == "milvus" and "://" in settings.milvus_uri
+
+
+def check_replica_index(settings: Settings, store: DocumentStore) -> None:
+    """What a read-only replica of a shared index needs: the index built, under this replica's model and chunking.
+    Building or rebuilding it would drop the collections every replica answers from, while another may be filling
+    them; that is the writer's job (QA_ADMIN_TOKEN) or `qa index build`'s."""
+    stored = store.settings()
+    where = describe_store(settings)
+    if stored is None:
+        raise IndexUnavailable(
+            f"no index in {where} yet: build it with `qa index build`, or start the writer (the replica with"
+            " QA_ADMIN_TOKEN) first; a read-only replica does not build a shared index"
+        )
+    reason = stored.mismatch(IndexSettings(settings.embedding_model, stored.dimension, settings.chunking))
+    if reason:
+        raise IndexUnavailable(
+            f"the index in {where} was {reason}: start this replica with the index's QA_EMBEDDING_MODEL and chunking"
+            " settings (only the writer, with QA_ADMIN_TOKEN, rebuilds a shared index)"
+        )
 
 
 def rebuild_if_changed(settings: Settings, store: DocumentStore, builder: IndexBuilder) -> None:

@@ -10,7 +10,8 @@ import pytest
 from index.builder import DocumentConflict, IndexBuilder, UnknownDocument, UpdateReport
 from index.chunking import ChunkingSettings, chunk_document
 from index.documents import Document, DocumentError, load_documents
-from index.store import POINTER, IndexData, IndexStore
+from index.faiss_store import FaissStore
+from index.store import POINTER, IndexData, IndexStore, IndexUnavailable
 from service.runtime import ensure_index
 from service.settings import Settings
 from tests.fakes import FakeEmbedder, write_files
@@ -173,6 +174,28 @@ def test_ensure_index_rebuilds_for_another_embedding_model(tmp_path: Path, tiny_
     assert sorted(data.documents) == ["comet", "harbour", "orchard"]
     assert set(embedder.encoded) >= {chunk.text for chunk in data.chunks.values()}
     assert_consistent(data)
+
+
+def test_a_read_only_replica_of_a_shared_store_never_builds_or_rebuilds_it(tmp_path: Path, tiny_corpus: Path) -> None:
+    # A Milvus server's settings without QA_ADMIN_TOKEN; the store handed in is a FAISS folder standing in for it.
+    shared = Settings(
+        store="milvus", milvus_uri="http://milvus.internal:19530", corpus=[tiny_corpus], embedding_model="fake"
+    )
+    folder = IndexStore(tmp_path / "index")
+
+    with pytest.raises(
+        IndexUnavailable, match=r"no index in .* yet: build it with `qa index build`, or start the writer"
+    ):
+        ensure_index(shared, FakeEmbedder(), store=FaissStore(folder))
+    assert not folder.exists()
+
+    ensure_index(shared.model_copy(update={"admin_token": "t"}), FakeEmbedder(), store=FaissStore(folder))  # the writer
+    generation = pointer(folder)
+    ensure_index(shared, FakeEmbedder(), store=FaissStore(folder))  # the replica finds it
+    rechunked = shared.model_copy(update={"chunk_max_tokens": 40})
+    with pytest.raises(IndexUnavailable, match="start this replica with the index's QA_EMBEDDING_MODEL and chunking"):
+        ensure_index(rechunked, FakeEmbedder(), store=FaissStore(folder))
+    assert pointer(folder) == generation
 
 
 def test_change_adds_replaces_and_removes_in_one_generation(builder: IndexBuilder, tiny_corpus: Path) -> None:
