@@ -38,7 +38,9 @@ def chunk_units(
     text: str, max_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens
 ) -> list[tuple[int, int]]:
     """What chunks are made of: the text's sentences, except that one over LONGEST_SENTENCE_TOKENS is cut between
-    words into runs of at most `max_tokens` (a single word longer than that stands alone)."""
+    words into runs of at most `max_tokens`, or of LONGEST_SENTENCE_TOKENS where that is less (a single word longer
+    than that stands alone)."""
+    most = min(max_tokens, LONGEST_SENTENCE_TOKENS)
     units: list[tuple[int, int]] = []
     for start, end in sentence_spans(text):
         if count_tokens(text[start:end]) <= LONGEST_SENTENCE_TOKENS:
@@ -47,7 +49,7 @@ def chunk_units(
         words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
         first = 0
         for index in range(1, len(words) + 1):
-            if index == len(words) or count_tokens(text[words[first][0] : words[index][1]]) > max_tokens:
+            if index == len(words) or count_tokens(text[words[first][0] : words[index][1]]) > most:
                 units.append((words[first][0], words[index - 1][1]))
                 first = index
     return units
@@ -56,33 +58,35 @@ def chunk_units(
 def chunk_document(
     document: Document, settings: ChunkingSettings, count_tokens: Callable[[str], int] = approximate_tokens
 ) -> list[Chunk]:
-    """Windows of whole sentences up to `max_tokens`, each starting `overlap_sentences` before the last one ended.
+    """Windows of whole sentences up to `max_tokens` (and LONGEST_SENTENCE_TOKENS), each starting `overlap_sentences`
+    before the last one ended.
 
     A single sentence longer than the limit stands alone as its own chunk rather than being cut mid-sentence, unless
     it is over LONGEST_SENTENCE_TOKENS (see chunk_units).
     """
     text = document.text
-    spans = chunk_units(text, settings.max_tokens, count_tokens)
+    most = min(settings.max_tokens, LONGEST_SENTENCE_TOKENS)  # a chunk the embedder reads to its end
+    spans = chunk_units(text, most, count_tokens)
     sizes = [count_tokens(text[s:e]) for s, e in spans]
     chunks: list[Chunk] = []
     first = 0
     while first < len(spans):
         last = first
         total = sizes[first]
-        while last + 1 < len(spans) and total + sizes[last + 1] <= settings.max_tokens:
+        while last + 1 < len(spans) and total + sizes[last + 1] <= most:
             last += 1
             total += sizes[last]
         start, end = spans[first][0], spans[last][1]
         chunks.append(Chunk(document.id, start, end, text[start:end]))
         if last + 1 >= len(spans):
             break
-        first = _next_first(sizes, first, last, settings)
+        first = _next_first(sizes, first, last, most, settings.overlap_sentences)
     return chunks
 
 
-def _next_first(sizes: list[int], first: int, last: int, settings: ChunkingSettings) -> int:
-    """Where the next window starts: up to `overlap_sentences` back, but never so far back that it adds no new sentence."""
-    start = max(last + 1 - settings.overlap_sentences, first + 1)
-    while start <= last and sum(sizes[start : last + 2]) > settings.max_tokens:
+def _next_first(sizes: list[int], first: int, last: int, most: int, overlap: int) -> int:
+    """Where the next window starts: up to `overlap` sentences back, but never so far back that it adds no new sentence."""
+    start = max(last + 1 - overlap, first + 1)
+    while start <= last and sum(sizes[start : last + 2]) > most:
         start += 1
     return start

@@ -4,7 +4,7 @@ import hashlib
 
 from index import milvus_schema as schema
 from index.document_store import EmbeddedDocument
-from index.documents import Document, DocumentError
+from index.documents import Document, DocumentError, quoted_id
 from index.lexical import terms
 
 
@@ -64,7 +64,7 @@ def check_sizes(document: Document) -> None:
         ("source", document.source, schema.MAX_VARCHAR_BYTES),
     ):
         if len(value.encode("utf-8")) > limit:
-            raise DocumentError(f"document {document.id[:80]!r}: its {name} is over {limit} bytes, Milvus's limit")
+            raise DocumentError(f"document {quoted_id(document.id)}: its {name} is over {limit} bytes, Milvus's limit")
 
 
 def chunk_id(document_id: str, content_hash: str, position: int) -> int:

@@ -15,7 +15,7 @@ from service.api.batching import QuestionBatcher
 from service.api.chat_routes import STATIC_DIR
 from service.api.chat_routes import router as chat_router
 from service.api.document_routes import router as document_router
-from service.api.errors import OPENAI_ROUTES, TOO_DEEP, ServiceError, error_body
+from service.api.errors import OPENAI_ROUTES, TOO_DEEP, ServiceError, error_body, not_utf8
 from service.api.limits import BodyLimit
 from service.api.live_index import LiveIndex
 from service.api.model_turn import ModelThread
@@ -145,11 +145,7 @@ async def _http_error(request: Request, error: Exception) -> Response:
     assert isinstance(error, StarletteHTTPException)
     cause = error.__cause__
     if error.status_code == 400 and isinstance(cause, UnicodeDecodeError | RecursionError):
-        message = (
-            f"the body is not valid JSON: not UTF-8 text (byte {cause.start})"
-            if isinstance(cause, UnicodeDecodeError)
-            else TOO_DEEP
-        )
+        message = not_utf8(cause.start) if isinstance(cause, UnicodeDecodeError) else TOO_DEEP
         body = error_body(request.url.path, 422, f"body: {message}", [{"field": "body", "message": message}])
         return JSONResponse(body, 422)
     if request.url.path.startswith(OPENAI_ROUTES):

@@ -201,13 +201,15 @@ def _index_build(args: argparse.Namespace) -> int:
 
 
 def _index_add(args: argparse.Namespace) -> int:
+    from index.documents import load_documents
     from service.runtime import make_builder, open_store, rebuild_if_changed
 
     settings = Settings()
+    documents = load_documents(args.paths)  # a file it cannot read is refused before anything is written
     with closing(open_store(settings)) as store:
         builder = make_builder(settings, progress=True, store=store)
         rebuild_if_changed(settings, store, builder)  # before adding, so new chunks match the stored ones
-        _report(builder.add(args.paths))
+        _report(builder.change(documents))
     return 0
 
 

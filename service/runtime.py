@@ -45,7 +45,7 @@ def ensure_index(
     """The configured store, after building its index from the configured corpus when it holds none, or rebuilding
     it when its model or chunking differ from the settings'."""
     store = store or open_store(settings)
-    if settings.admin_token is None and shared_store(settings):
+    if not settings.writes_enabled and shared_store(settings):
         check_replica_index(settings, store)  # another process builds it: a read-only replica never drops it
         return store
     builder = make_builder(settings, embedder, progress, store)
@@ -200,7 +200,7 @@ def _load_live_index(settings: Settings, embedder: Embedder | None, model_thread
     writes = index_embedder(settings, embedder)
     store = ensure_index(settings, writes)
     builder = None
-    if settings.admin_token is not None:
+    if settings.writes_enabled:
         # Written documents embed on the model thread too, in turns with the question batches instead of halving their
         # cores; one thread also means the questions' model and tokenizer can serve the writes without a copy.
         builder = IndexBuilder(store, TurnTakingEmbedder(writes, model_thread), settings.chunking)

@@ -6,7 +6,7 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.chunking import ChunkingSettings
+from index.chunking import LONGEST_SENTENCE_TOKENS, ChunkingSettings
 from index.documents import BUNDLED_CORPUS
 from index.embedding import DEFAULT_MODEL, EmbedderPrecision, IndexPrecision
 
@@ -62,7 +62,12 @@ class Settings(BaseSettings):
         " abstains more often; unset: the reader's own, calibrated on held-out articles (through retrieval; in"
         " `qa eval --mode reader`, on the given paragraphs)",
     )
-    chunk_max_tokens: int = Field(96, ge=16, le=400)
+    chunk_max_tokens: int = Field(
+        96,
+        ge=16,
+        le=LONGEST_SENTENCE_TOKENS,
+        description="Longest chunk, in estimated tokens: at most what the embedder reads",
+    )
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     max_question_chars: int = Field(
         MAX_QUESTION_CHARS,
@@ -101,3 +106,8 @@ class Settings(BaseSettings):
     @property
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.chunk_max_tokens, self.chunk_overlap_sentences)
+
+    @property
+    def writes_enabled(self) -> bool:
+        """Whether document writes are switched on: a QA_ADMIN_TOKEN that is set and not blank."""
+        return bool(self.admin_token and self.admin_token.get_secret_value())

@@ -179,6 +179,18 @@ def test_index_add_after_a_chunking_change_re_embeds_the_stored_documents_first(
     assert "harbour" in listed and "glacier" in listed
 
 
+def test_index_add_of_a_missing_file_after_a_chunking_change_rebuilds_nothing(
+    index_dir: Path, tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    generation = IndexStore(index_dir).load().generation
+    monkeypatch.setenv("QA_CHUNK_MAX_TOKENS", "32")
+
+    assert main(["-q", "index", "add", str(tmp_path / "typo.txt")]) == 2
+
+    assert IndexStore(index_dir).load().generation == generation
+
+
 def test_index_build_of_a_folder_without_documents_leaves_the_index_as_it_was(
     index_dir: Path, tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,12 +20,12 @@ def require_admin(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """403 while no token is configured, 401 for a missing or wrong one; compared in constant time."""
-    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
-    if not token:
+    if not settings.writes_enabled:
         raise Forbidden(
             "document changes are switched off: start the service with QA_ADMIN_TOKEN set to a secret,"
             " then send it as 'Authorization: Bearer <token>'"
         )
+    token = settings.admin_token.get_secret_value() if settings.admin_token else ""
     given = credentials.credentials if credentials else ""
     if not hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8")):
         raise Unauthorized("missing or wrong token: send 'Authorization: Bearer <the server's QA_ADMIN_TOKEN>'")

@@ -21,7 +21,7 @@ from index.store import IndexBusy
 from service.api.auth import AdminDep
 from service.api.deps import LiveIndexDep, SettingsDep
 from service.api.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
-from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType
+from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType, not_utf8
 from service.api.json_route import JsonTextRoute
 from service.api.live_index import LiveIndex
 from service.api.schemas import ErrorResponse
@@ -150,7 +150,7 @@ def _parsed_json(body: bytes) -> object:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise _invalid(("body",), f"the body is not valid JSON: not UTF-8 text (byte {error.start})") from None
+        raise _invalid(("body",), not_utf8(error.start)) from None
     try:
         return json.loads(text)
     except RecursionError:

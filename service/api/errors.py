@@ -3,6 +3,10 @@
 TOO_DEEP = "the body is not valid JSON here: it nests arrays or objects too deeply to read"
 
 
+def not_utf8(byte: int) -> str:
+    return f"the body is not valid JSON: not UTF-8 text (byte {byte})"
+
+
 class ServiceError(Exception):
     status_code = 500
 

@@ -4,14 +4,29 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from service.chat.mentions import AUXILIARIES, FUNCTION_WORDS, NOT_NOUNS, PREPOSITIONS, WH_WORDS, Mention, mentions
+from service.chat.mentions import (
+    AUXILIARIES,
+    FUNCTION_WORDS,
+    NOT_NAMES,
+    NOT_NOUNS,
+    PREPOSITIONS,
+    WH_WORDS,
+    Mention,
+    mentions,
+)
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
+# Adjectives of an impersonal "it is ADJ that/to ...".
+IMPERSONAL = (
+    "important|possible|impossible|likely|unlikely|clear|true|hard|easy|difficult|necessary|surprising|worth|fair|"
+    "common|rare|enough|illegal|legal|unusual|apparent|obvious"
+)
 EXPLETIVE_IT = re.compile(
     r"\bit(?:\s+\w+){0,2}\s+(?:reported|said|announced|claimed|expected|known|believed|likely|true|possible)\b"
-    r"|\bit\s+(?:take|takes|took|become|becomes|became|seem|seems|seemed|appear|appears|appeared)\b"  # how long did it take
-    r"|\b(?:is|was|it)\s+(?:it|is|was)\s+\w+\s+(?:that|to|for)\b"  # why is it important that, it is hard to
-    r"|\bit\s+like\b",  # what is it like
+    r"|\bhow\s+long\s+(?:did|does|do|will|would|could|can)\s+it\s+take\b"
+    rf"|\bit\s+(?:is|was|'s|’s|become|became|becomes|seems|seemed)\s+(?:{IMPERSONAL})\s+(?:that|to|for)\b"
+    rf"|\b(?:is|was)\s+it\s+(?:{IMPERSONAL})\s+(?:that|to|for)\b"
+    r"|\bwhat\s+(?:is|was)\s+it\s+like\b",
     re.I,
 )
 LEADING_CONJUNCTION = re.compile(r"^(?:and|but|so|also|then)\s*,?\s+", re.IGNORECASE)
@@ -21,7 +36,8 @@ FRAGMENT = re.compile(
     r"(?:(?:which|what(?!\s+about\b)|whose)(?:\s+[\w-]+){0,3}|how(?:\s+(?:much|many|long|often|big|old))?|why|when|where|who)$",
     re.IGNORECASE,
 )
-YES_NO_FRAGMENT = re.compile(r"^(?:why|when|where|how(?:\s+(?:much|many|long|often))?)$", re.IGNORECASE)
+YES_NO_FRAGMENT = re.compile(r"^(?:why|when|where|how(?:\s+much)?)$", re.IGNORECASE)
+ABOUT = re.compile(r"^(?:(?:and|but|so)\s+)?(?:what|how)\s+about\s+", re.IGNORECASE)
 WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
     re.IGNORECASE,
@@ -97,7 +113,7 @@ def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | 
     if not words or len(words) > 6 or words[0].lower() in WH_WORDS | AUXILIARIES or PRONOUN.fullmatch(words[0]):
         return None
     new = mentions(rest)
-    if not new and match and len(words) <= 3 and all(w.isalpha() and w.lower() not in FUNCTION_WORDS for w in words):
+    if not new and match and ABOUT.match(body) and len(words) <= 3 and _plain_name(words):
         new = [Mention(rest, "name", 0, len(rest), False)]  # a name typed in lower case: 'what about google?'
     if not new or (match is None and (new[0].text != rest or not asks)):
         return None
@@ -111,6 +127,11 @@ def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | 
     if words[0].lower() in PREPOSITIONS:
         return f"{asked} {rest}", f"'{rest}' added to {where} (elliptical follow-up)"
     return None
+
+
+def _plain_name(words: list[str]) -> bool:
+    """Words that could be a name typed in lower case: letters only, none a function, time or courtesy word."""
+    return all(w.isalpha() and w.lower() not in FUNCTION_WORDS | NOT_NAMES for w in words)
 
 
 def _listed(text: str, found: list[Mention]) -> Mention:
@@ -286,8 +307,13 @@ def _possessive(name: str) -> str:
 
 
 def _before_noun(text: str, end: int) -> bool:
-    following = text[end:].split()
-    return bool(following) and following[0].lower() not in FUNCTION_WORDS | PREPOSITIONS | NOT_NOUNS
+    """Whether "her" ending at `end` is a possessive: a noun follows ("her title", "her first job"), not an adverb
+    that ends the clause ("offer her more", "saw her again")."""
+    following = [word.lower().strip(",;:") for word in text[end:].split()]
+    if not following or following[0] in FUNCTION_WORDS | PREPOSITIONS:
+        return False
+    clause_ends = len(following) == 1 or following[1] in FUNCTION_WORDS | PREPOSITIONS
+    return not (following[0] in NOT_NOUNS and clause_ends)
 
 
 def _existential(text: str, match: re.Match[str]) -> bool:

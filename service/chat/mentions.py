@@ -18,8 +18,13 @@ FUNCTION_WORDS = (
     | PREPOSITIONS
     | _words("and but or so also the a an of about as if i it he she they we you this that these those there then")
 )
-# Words after "her" that make it an object ("offer her more"), not a possessive ("her title").
+# Words after "her" that make it an object when they end the clause ("offer her more"), not a possessive ("her title").
 NOT_NOUNS = _words("more less again well back now then too already still yet ever also first most")
+# Lower-case words after "what about" that are no name: times and courtesies ("what about today?", "what about thanks").
+NOT_NAMES = _words(
+    "today yesterday tomorrow now then later earlier before after last next this year years month months week weeks"
+    " day days time thanks thank please ok okay yes no sure"
+)
 # Titles that head "CEO of Scale AI": the name is what follows "of", not the whole run.
 TITLES = _words(
     "ceo cto cfo coo cmo cio vp president chairman chairwoman chair director head founder co-founder chief executive"

@@ -283,3 +283,36 @@ def test_which_after_a_yes_no_question_is_left_as_it_is() -> None:
     turns = conversation("Did Greggs buy Crumb & Co?", "Yes", "Which company?")
 
     assert resolve_followup(turns).question == "Which company?"
+
+
+@pytest.mark.parametrize(
+    ("history", "follow_up", "resolved"),
+    [
+        (
+            ["Which bakery did Greggs buy?", "Crumb & Co"],
+            "Did it become profitable?",
+            "Did Crumb & Co become profitable?",
+        ),
+        (["Which bakery did Greggs buy?", "Crumb & Co"], "Who was it sold to?", "Who was Crumb & Co sold to?"),
+        (
+            ["Who runs Crumb & Co?", "Priya Natarajan"],
+            "What was her first job?",
+            "What was Priya Natarajan's first job?",
+        ),
+    ],
+)
+def test_an_it_or_her_that_refers_back_is_still_resolved(history: list, follow_up: str, resolved: str) -> None:
+    assert resolve_followup(conversation(*history, follow_up)).question == resolved
+
+
+@pytest.mark.parametrize("follow_up", ["And today?", "And thanks!", "what about today", "what about last year"])
+def test_a_time_or_courtesy_word_is_no_name_to_swap_in(follow_up: str) -> None:
+    turns = conversation("How many loaves did Northwind Bakeries sell?", "1.2 million", follow_up)
+
+    assert resolve_followup(turns) == Resolution(follow_up, follow_up, None)
+
+
+def test_how_many_after_a_yes_no_question_is_left_as_it_is() -> None:
+    turns = conversation("Did Greggs hire bakers?", "Yes", "How many?")
+
+    assert resolve_followup(turns).question == "How many?"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import SecretStr
 
 from index.builder import DocumentConflict, IndexBuilder, UnknownDocument, UpdateReport
 from index.chunking import ChunkingSettings, chunk_document
@@ -189,7 +190,11 @@ def test_a_read_only_replica_of_a_shared_store_never_builds_or_rebuilds_it(tmp_p
         ensure_index(shared, FakeEmbedder(), store=FaissStore(folder))
     assert not folder.exists()
 
-    ensure_index(shared.model_copy(update={"admin_token": "t"}), FakeEmbedder(), store=FaissStore(folder))  # the writer
+    blank = shared.model_copy(update={"admin_token": SecretStr("")})  # QA_ADMIN_TOKEN= switches writes off too
+    with pytest.raises(IndexUnavailable, match="no index in"):
+        ensure_index(blank, FakeEmbedder(), store=FaissStore(folder))
+    writer = shared.model_copy(update={"admin_token": SecretStr("t")})
+    ensure_index(writer, FakeEmbedder(), store=FaissStore(folder))
     generation = pointer(folder)
     ensure_index(shared, FakeEmbedder(), store=FaissStore(folder))  # the replica finds it
     rechunked = shared.model_copy(update={"chunk_max_tokens": 40})

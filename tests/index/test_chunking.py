@@ -15,6 +15,7 @@ from index.chunking import (
     chunk_units,
 )
 from index.documents import BUNDLED_CORPUS, Document, load_documents
+from index.sentences import sentence_spans
 
 SETTINGS = [
     ChunkingSettings(),
@@ -49,13 +50,17 @@ def assert_well_formed(document: Document, chunks: list[Chunk], chunking: Chunki
     """Every property a chunk list promises, checked against the document text itself."""
     text = document.text
     spans = chunk_units(text, chunking.max_tokens)
-    starts = {start for start, _ in spans}
-    ends = {end for _, end in spans}
+    sentences = sentence_spans(text)
+    long = [(s, e) for s, e in sentences if approximate_tokens(text[s:e]) > LONGEST_SENTENCE_TOKENS]
     assert chunks or not text.strip()
     for chunk in chunks:
         assert chunk.document_id == document.id
         assert text[chunk.start : chunk.end] == chunk.text
-        assert chunk.start in starts and chunk.end in ends, "chunks begin and end on sentence boundaries"
+        for edge, sentence_edges in ((chunk.start, {s for s, _ in sentences}), (chunk.end, {e for _, e in sentences})):
+            # On a sentence boundary, or between two words of a sentence too long to embed.
+            assert edge in sentence_edges or any(
+                s < edge < e and (text[edge - 1].isspace() or text[edge].isspace()) for s, e in long
+            ), f"a chunk edge at {edge} inside a sentence that is not over {LONGEST_SENTENCE_TOKENS} tokens"
         inside = [span for span in spans if chunk.start <= span[0] and span[1] <= chunk.end]
         assert approximate_tokens(chunk.text) <= chunking.max_tokens or len(inside) == 1
     for start, end in spans:
@@ -108,6 +113,16 @@ def test_a_sentence_too_long_to_embed_is_cut_between_words_into_chunks_of_the_li
     assert all(approximate_tokens(chunk.text) <= 96 for chunk in chunks)
     assert " ".join(chunk.text for chunk in chunks[1:]) == " ".join(words)  # each word once, in order, none cut
     assert chunks[0].text == "A short opener."  # the next run of words would take it past the limit
+
+
+def test_no_chunk_is_longer_than_the_embedder_reads_even_under_a_larger_limit() -> None:
+    line = " ".join(f"word{number}" for number in range(290))  # 378 tokens
+    document = Document("t", "t", "t.txt", f"{line}\nA short sentence follows. And another one.")
+
+    chunks = chunk_document(document, ChunkingSettings(max_tokens=400, overlap_sentences=0))
+
+    assert len(chunks) == 2
+    assert all(approximate_tokens(chunk.text) <= LONGEST_SENTENCE_TOKENS for chunk in chunks)
 
 
 def test_single_word_is_one_chunk() -> None:

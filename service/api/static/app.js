@@ -280,11 +280,8 @@ function closeViewer() {
 }
 
 function newChat() {
-  chatNumber++;
-  if (busy) {
-    transcript.replaceChildren(); // the pending question goes with the old chat
-    setBusy(false);
-  }
+  chatNumber++; // a question still being read belongs to the old chat: its answer is dropped
+  if (busy) setBusy(false);
   conversation = [];
   saveConversation();
   transcript.replaceChildren();
