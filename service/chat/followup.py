@@ -37,6 +37,11 @@ FRAGMENT = re.compile(
     re.IGNORECASE,
 )
 YES_NO_FRAGMENT = re.compile(r"^(?:why|when|where|how(?:\s+much)?)$", re.IGNORECASE)
+SAYING = (
+    r"(?:said|says|say|announced|announces|claimed|claims|stated|states|confirmed|confirms|thinks|thought|believes|"
+    r"believed|expects|expected|hopes|hoped|promised|promises|warned|warns|told\s+\w+)"
+)
+REPORTED_SUBJECT = re.compile(rf"^(?:(?P<who>who)|(?:which|what)\s+[a-z]+)\s+{SAYING}(?:\s+that)?$", re.IGNORECASE)
 ABOUT = re.compile(r"^(?:(?:and|but|so)\s+)?(?:what|how)\s+about\s+", re.IGNORECASE)
 WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
@@ -181,8 +186,15 @@ def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str]
             continue
         possessive = pronoun in {"his", "its", "their"} or (pronoun == "her" and _before_noun(text, match.end()))
         person = pronoun in {"he", "she", "him", "his", "her"}
-        if any(m.start < match.start() and (m.kind == "person" if person else m.subject) for m in own):
+        thing = pronoun in {"it", "its"}  # never a person: 'What did Tomas Berg say it would cost?' looks back
+        if any(
+            m.start < match.start()
+            and (m.kind == "person" if person else m.subject and not (thing and m.kind == "person"))
+            for m in own
+        ):
             continue  # refers to a name in the same question
+        if _reports_its_subject(text[: match.start()], pronoun):
+            continue  # 'Which company said it would ...': the pronoun is the wh-subject
         if possessive and _wh_subject_owns(text, pronoun):
             continue
         subject = match.start() == 0 or text[: match.start()].split()[-1].lower() in AUXILIARIES | WH_WORDS
@@ -291,6 +303,15 @@ def _introduces_thing(exchange: Exchange) -> bool:
         and bool(re.match(r"(?i)(?:a|an|the)\s+\S", answer))
         and not any(m.kind == "person" for m in mentions(answer))
     )
+
+
+def _reports_its_subject(before: str, pronoun: str) -> bool:
+    """'Which company said it would stop?', 'Who said they would go?': a subject pronoun right after a verb of saying
+    whose subject is the question's own wh-phrase stands for that phrase, not for anything earlier."""
+    match = REPORTED_SUBJECT.match(before.strip())
+    if not match or pronoun not in {"it", "they", "he", "she"}:
+        return False
+    return pronoun in {"he", "she", "they"} if match.group("who") else pronoun in {"it", "they"}
 
 
 def _wh_subject_owns(text: str, pronoun: str) -> bool:

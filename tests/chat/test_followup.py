@@ -316,3 +316,24 @@ def test_how_many_after_a_yes_no_question_is_left_as_it_is() -> None:
     turns = conversation("Did Greggs hire bakers?", "Yes", "How many?")
 
     assert resolve_followup(turns).question == "How many?"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Which company said it would stop buying from Crumb & Co?",
+        "Which bakery announced that it would close in Leeds?",
+        "Who said they would leave Greggs?",
+        "Who told reporters she would stay?",
+    ],
+)
+def test_a_pronoun_reporting_the_wh_subject_is_left_as_it_is(question: str) -> None:
+    turns = conversation("Which bakery did Greggs buy?", "Crumb & Co", question)
+
+    assert resolve_followup(turns) == Resolution(question, question, None)
+
+
+def test_a_pronoun_after_a_named_speaker_still_refers_back() -> None:
+    turns = conversation("Which bakery did Greggs buy?", "Crumb & Co", "What did Tomas Berg say it would cost?")
+
+    assert resolve_followup(turns).question == "What did Tomas Berg say Crumb & Co would cost?"
