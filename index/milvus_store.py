@@ -140,7 +140,8 @@ class MilvusStore:
             manifest = self._manifest()
             empty = fresh or manifest is None
             if empty:
-                for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+                # The meta row first: a reader then sees no index (an empty answer), not half-dropped collections.
+                for collection in (schema.META, schema.CHUNKS, schema.DOCUMENTS):
                     client.drop_collection(self._name(collection))
                 schema.create_collections(client, self.prefix, settings.dimension)
                 self._loaded = True
@@ -274,7 +275,12 @@ class MilvusStore:
             return document.text if document else ""
 
         chunks = self._name(schema.CHUNKS)
-        return hybrid_search(self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text)
+        try:
+            return hybrid_search(self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text)
+        except MilvusException as error:
+            if error.code != COLLECTION_NOT_FOUND:
+                raise
+            return [[] for _ in queries]  # dropped by a rebuild since _ready(): no index, as until it is refilled
 
     def snapshot(self) -> "MilvusStore":
         """This store itself: Milvus has no snapshots, so a reader sees each write as soon as it lands."""

@@ -351,6 +351,20 @@ def test_a_reader_whose_milvus_collections_were_dropped_sees_no_index(
     assert reader.generation() == writer.generation() != ""
 
 
+def test_a_reader_searching_while_a_rebuild_drops_the_chunks_gets_no_hits_not_an_error(
+    open_store: Opener, documents: list[Document]
+) -> None:
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a rebuild drops and refills the collections readers search")
+    build(writer, documents)
+    assert search(reader, "cod harbour")
+
+    writer._client().drop_collection(f"{writer.prefix}_chunks")  # type: ignore[attr-defined]
+
+    assert search(reader, "cod harbour") == []
+
+
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
     """Longer than one Milvus VARCHAR (65,535 bytes) in UTF-8, with a single chunk just as long."""
     text = "Überschall " * 7000 + "and a final word."
