@@ -22,6 +22,14 @@ def span_of(haystack: str, needle: str) -> tuple[int, int]:
     return start, start + len(needle)
 
 
+def assert_cited_as(document: str, raw: str, expected: str) -> None:
+    """The span `raw` of a passage holding the whole document is cited as `expected`, at its exact offsets."""
+    cited = cite(passage(document, document=document), *span_of(document, raw), score=1.0)
+
+    assert cited.text == expected
+    assert document[cited.start : cited.end] == expected
+
+
 def answer(text: str, document_id: str = "d", start: int = 0, score: float = 0.5) -> Answer:
     return Answer(text, document_id, "T", start, start + len(text), score, Context(text, start, start + len(text)))
 
@@ -139,12 +147,7 @@ def test_distinct_keeps_order_and_handles_nothing() -> None:
 )
 def test_cite_drops_an_edge_quote_or_bracket_without_its_partner(raw: str, expected: str) -> None:
     document = 'Meta named it "Project Omni" (2024) in a memo.'
-    chunk = passage(document, document=document)
-
-    cited = cite(chunk, *span_of(document, raw), score=1.0)
-
-    assert cited.text == expected
-    assert document[cited.start : cited.end] == expected
+    assert_cited_as(document, raw, expected)
 
 
 @pytest.mark.parametrize(
@@ -162,12 +165,7 @@ def test_cite_takes_in_the_partner_of_an_inner_mark_when_it_is_the_next_characte
         "Bloomberg reported Wednesday (June 18) and Meta’s new “superintelligence” unit grew. "
         'He said "we will" and took a stake (about half of it).'
     )
-    chunk = passage(document, document=document)
-
-    cited = cite(chunk, *span_of(document, raw), score=1.0)
-
-    assert cited.text == expected
-    assert document[cited.start : cited.end] == expected
+    assert_cited_as(document, raw, expected)
 
 
 @pytest.mark.parametrize(
@@ -180,9 +178,4 @@ def test_cite_takes_in_the_partner_of_an_inner_mark_when_it_is_the_next_characte
 )
 def test_cite_keeps_the_combining_marks_of_its_edge_letters(raw: str, expected: str) -> None:
     document = "Jose\u0301 Ramos won in Sa\u0303o Paulo."
-    chunk = passage(document, document=document)
-
-    cited = cite(chunk, *span_of(document, raw), score=1.0)
-
-    assert cited.text == expected
-    assert document[cited.start : cited.end] == expected
+    assert_cited_as(document, raw, expected)
