@@ -138,6 +138,29 @@ def _reproduce(report: dict) -> str:
     return "\n".join(commands)
 
 
+def _early_exit(report: dict) -> str:
+    """The open early exit, for readers calibrated with one (older reports read every passage)."""
+    calibrated = report["open_calibration"]
+    if report.get("open_exit_margin") is None or "read_first" not in calibrated:
+        return ""
+    return (
+        f"\n  Open use reads a question's first {calibrated['read_first']} passages alone, and its other passages only"
+        f" where no span of those has a margin over {report['open_exit_margin']:.3f}: the smallest exit margin at which"
+        f" it answered as reading every passage does on at least {calibrated['exit_agreement']:.0%} of the calibration"
+        " questions (abstentions are the same either way)."
+    )
+
+
+def _answered_from_first(open_test: dict, open_calibration: dict) -> str:
+    if "answered_from_first" not in open_test or "read_first" not in open_calibration:
+        return ""
+    return (
+        f"\nAnswered from their first {open_calibration['read_first']} passages alone: "
+        f"{open_test['answered_from_first']:.0%} of the test questions, "
+        f"{open_calibration['answered_from_first']:.0%} of the calibration questions.\n"
+    )
+
+
 def model_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
     """The model card: what the weights are, what they were trained on, how, and what they score."""
     training = report["training"]
@@ -174,7 +197,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
 - No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
   threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span
   is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
-  calibrated the same way on retrieval over the calibration articles' paragraphs.
+  calibrated the same way on retrieval over the calibration articles' paragraphs.{_early_exit(report)}
 
 Reproduce (training took {seconds / 3600:.1f} hours in all on this project's 2-core CPU machine, calibration a few minutes
 more; a run writes a checkpoint every ten minutes and `--resume` continues it after an interruption):
@@ -196,6 +219,6 @@ more; a run writes a checkpoint every ten minutes and `--resume` continues it af
 |---|---|---|---|---|---|
 | test articles | {open_test["questions"]} | {open_test["exact_match"]:.1f} | {open_test["f1"]:.1f} | {open_test["has_ans_f1"]:.1f} | {open_test["no_ans_accuracy"]:.1f} |
 | calibration articles | {open_calibration["questions"]} | {open_calibration["exact_match"]:.1f} | {open_calibration["f1"]:.1f} | {open_calibration["has_ans_f1"]:.1f} | {open_calibration["no_ans_accuracy"]:.1f} |
-
+{_answered_from_first(open_test, open_calibration)}
 HasAns F1 if the reader never abstained: {test["has_ans_f1_never_abstaining"]:.1f} (test).
 """

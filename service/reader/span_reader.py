@@ -81,6 +81,9 @@ class ReaderConfig:
     # calibration articles' paragraphs through retrieval; None falls back to null_threshold.
     open_null_threshold: float | None = None
     open_top_k: int = 5
+    # Open use stops after a question's first passages when their best span's margin is over this (see
+    # service.reader.answerer.READ_FIRST), calibrated with the open threshold; None: every passage is read.
+    open_exit_margin: float | None = None
 
     @classmethod
     def read(cls, folder: Path) -> "ReaderConfig":

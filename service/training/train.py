@@ -10,6 +10,7 @@ import math
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -24,6 +25,9 @@ from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 from service.training.checkpoint import RUN, Position, check_run, load_checkpoint
 from service.training.data import first_occurrence_offsets, relocated_answers
 from service.training.stages import Stage, plan_stages, run_stages
+
+if TYPE_CHECKING:
+    from service.training.calibration import OpenPrediction
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +247,12 @@ def calibrate(
     test_figures = score_at(test, predict_margins(reader, test), threshold)
     log.info("calibration %s; test %s", calibrated, test_figures)
     open_calibration, open_test = calibrate_open_use(reader, calibration, test, open_top_k)
-    reader.config = replace(reader.config, open_null_threshold=open_calibration["threshold"], open_top_k=open_top_k)
+    reader.config = replace(
+        reader.config,
+        open_null_threshold=open_calibration["threshold"],
+        open_top_k=open_top_k,
+        open_exit_margin=open_calibration["exit_margin"],
+    )
     report = {
         **asdict(reader.config),
         **report,
@@ -318,21 +327,44 @@ def calibrate_open_use(
 ) -> tuple[dict, dict]:
     """The open no-answer threshold, calibrated on retrieval over the calibration articles' paragraphs, and the open
     figures it gives on both splits (each split retrieves from its own paragraphs only, as `qa eval --mode open` does)."""
+    from service.reader.answerer import READ_FIRST
     from service.settings import Settings
-    from service.training.calibration import open_predictions
+    from service.training.calibration import EXIT_AGREEMENT, calibrate_exit_margin, open_predictions
 
     settings = Settings()
     embedder = SentenceEmbedder(settings.embedding_model).load()
     predictions = open_predictions(reader, calibration, embedder, settings.chunking, top_k)
-    threshold = calibrate_threshold(calibration, predictions)
-    calibrated = {**score_at(calibration, predictions, threshold), "threshold": threshold, "top_k": top_k}
-    log.info("open calibration %s", calibrated)
-    tested = {
-        **score_at(test, open_predictions(reader, test, embedder, settings.chunking, top_k), threshold),
-        "top_k": top_k,
+    threshold = calibrate_threshold(calibration, [p.best for p in predictions])
+    exit_margin = calibrate_exit_margin(predictions, threshold)
+    calibrated = {
+        **open_figures(calibration, predictions, threshold, exit_margin, top_k),
+        "threshold": threshold,
+        "exit_margin": exit_margin,
+        "read_first": READ_FIRST,
+        "exit_agreement": EXIT_AGREEMENT,
     }
+    log.info("open calibration %s", calibrated)
+    tested = open_figures(
+        test, open_predictions(reader, test, embedder, settings.chunking, top_k), threshold, exit_margin, top_k
+    )
     log.info("open test %s", tested)
     return calibrated, tested
+
+
+def open_figures(
+    questions: list[SquadQuestion],
+    predictions: list["OpenPrediction"],
+    threshold: float,
+    exit_margin: float,
+    top_k: int,
+) -> dict:
+    """The SQuAD 2.0 figures of what the reader answerer answers at `threshold` and `exit_margin`, with the share of
+    questions it answered from their first passages alone."""
+    return {
+        **score_at(questions, [p.at(threshold, exit_margin) for p in predictions], threshold),
+        "answered_from_first": sum(p.first[1] > max(threshold, exit_margin) for p in predictions) / len(predictions),
+        "top_k": top_k,
+    }
 
 
 def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None) -> None:

@@ -274,7 +274,9 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
     saved = json.loads((tmp_path / "reader" / "reader_config.json").read_text())
     assert saved["null_threshold"] == report["calibration"]["threshold"]
     assert saved["open_null_threshold"] == report["open_calibration"]["threshold"]
-    assert set(report["open_test"]) >= {"f1", "has_ans_f1", "no_ans_accuracy", "top_k"}
+    assert saved["open_exit_margin"] == report["open_calibration"]["exit_margin"] >= saved["open_null_threshold"]
+    assert set(report["open_test"]) >= {"f1", "has_ans_f1", "no_ans_accuracy", "top_k", "answered_from_first"}
+    assert ReaderAnswerer(SpanReader.from_dir(tmp_path / "reader")).exit_margin == saved["open_exit_margin"]
     assert "Reproduce" in (tmp_path / "reader" / "README.md").read_text()
     weights = (tmp_path / "reader" / "model.safetensors").read_bytes()
     recalibrated = recalibrate([SQUAD_TINY], tmp_path / "reader", open_top_k=3)
