@@ -19,10 +19,16 @@ def hybrid_search(
     top_ks: Sequence[int],
     candidates: int,
     document_text: Callable[[str], str],
+    current_hashes: Callable[[set[str]], dict[str, str]],
 ) -> list[list[Hit]]:
-    """Each query's best `top_k` chunks; `document_text` reads a document for a chunk too long to store whole."""
+    """Each query's best `top_k` chunks of the stored version of their documents; `document_text` reads a document for
+    a chunk too long to store whole, `current_hashes` the content hash each of some documents is stored with.
+
+    A chunk of another version (one left while a document is being replaced, or by a writer that died before it
+    deleted the old chunks) or of no stored document is passed over: its offsets are not those of the stored text.
+    Twice `top_k` chunks are fetched so that such leftovers rarely shorten a result."""
     words = [" ".join(t) for t in terms(list(queries))]
-    depth = max(candidates, *top_ks)
+    depth = max(candidates, 2 * max(top_ks))
     vectors = np.asarray(vectors, dtype=np.float32)
     found = client.hybrid_search(
         collection,
@@ -31,10 +37,17 @@ def hybrid_search(
             AnnSearchRequest(words, "sparse", {"metric_type": "BM25"}, depth),
         ],
         ranker=RRFRanker(RRF_K),
-        limit=max(top_ks),
-        output_fields=["document_id", "start", "end", "text", "vector"],
+        limit=2 * max(top_ks),
+        output_fields=["document_id", "content_hash", "start", "end", "text", "vector"],
     )
-    ranked = [_in_order(hits)[:top_k] for hits, top_k in zip(found, top_ks, strict=True)]
+    found = [list(hits) for hits in found]
+    stored = current_hashes({hit["entity"]["document_id"] for hits in found for hit in hits})
+    ranked = [
+        [hit for hit in _in_order(hits) if stored.get(hit["entity"]["document_id"]) == hit["entity"]["content_hash"]][
+            :top_k
+        ]
+        for hits, top_k in zip(found, top_ks, strict=True)
+    ]
     lexical = _lexical_scores(client, collection, words, [[hit["id"] for hit in hits] for hits in ranked])
     texts: dict[str, str] = {}
 

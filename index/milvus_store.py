@@ -7,8 +7,9 @@ generation (a counter and a random token in the meta row) changes with every wri
 
 Writes are idempotent: a document whose content hash and title are stored already is skipped, and chunk ids are
 derived from the document id, its content hash and the chunk's position, so writing the same text again upserts the
-same rows. Milvus has no transactions: while a document is replaced a search may see its old and new chunks side by
-side, a rebuild (`fresh`) drops and refills the collections, and writers must take turns: `writing()` serialises the
+same rows. Milvus has no transactions: a search passes over chunks of any version but the stored one (so one left by
+a replace under way, or by a writer that died midway, is never cited; the next write deletes the latter), a rebuild
+(`fresh`) drops and refills the collections, and writers must take turns: `writing()` serialises the
 writers of one process, so several processes should send their writes through one of them (Milvus Lite's server
 does not support concurrent writers to a collection either).
 """
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest"
+PENDING = "pending"  # the manifest's list of documents a write is putting (absent once it finished)
 BATCH_ROWS = 256
 # pymilvus waits 10 s for its first round trip; Milvus Lite answers from Python threads in this process, which a
 # process loading models on busy cores can starve for longer. A refused connection still fails at once.
@@ -149,9 +151,12 @@ class MilvusStore:
                 manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted, "token": ""}
             else:
                 self._check(manifest, settings)
+            tidied = bool(manifest.get(PENDING)) and self._tidy(manifest.pop(PENDING))
             stored = {} if empty else self._stored([e.document.id for e in upsert] + list(remove))
             latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
             new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
+            if new:  # named before their rows are written, so that a write after a crash tidies what this one left
+                self._put_manifest({**manifest, PENDING: [e.document.id for e in new]})
             self._put(new, {e.document.id for e in new} & stored.keys(), settings.dimension)
             changed = empty or bool(new)
             for document_id in remove:
@@ -160,18 +165,38 @@ class MilvusStore:
                     self._delete(schema.DOCUMENTS, f"document_id == {literal(document_id)}")
                     changed = True
             if not changed:
+                if tidied:
+                    self._put_manifest(manifest)  # no longer pending; what readers see is unchanged
                 return f"{manifest['generation']}-{manifest['token']}"
             # Sealed and indexed before the generation moves: Milvus Lite searches rows it has not flushed one by one
             # (5,000 chunks: 3.7 s a question unflushed, 75 ms flushed), and a server keeps them on disk.
             for collection in (schema.CHUNKS, schema.DOCUMENTS):
                 client.flush(self._name(collection))
             manifest = {**manifest, "generation": manifest["generation"] + 1, "token": uuid.uuid4().hex[:12]}
-            client.upsert(
-                self._name(schema.META),
-                [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}],
-            )
-            client.flush(self._name(schema.META))
+            self._put_manifest(manifest)
             return f"{manifest['generation']}-{manifest['token']}"
+
+    def _put_manifest(self, manifest: dict) -> None:
+        client = self._client()
+        client.upsert(
+            self._name(schema.META),
+            [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}],
+        )
+        client.flush(self._name(schema.META))
+
+    def _tidy(self, document_ids: list[str]) -> bool:
+        """Delete the rows a write that died midway left of these documents: chunks and text parts of a version other
+        than the stored one, or all of them where the document itself was never stored. Searches pass such chunks
+        over already; this keeps them from piling up. True (it always looks)."""
+        stored = self._stored(document_ids)
+        for document_id in document_ids:
+            where = f"document_id == {literal(document_id)}"
+            if document_id in stored:
+                where += f" and content_hash != {literal(stored[document_id][0])}"
+            self._delete(schema.CHUNKS, where)
+            self._delete(schema.DOCUMENTS, where)
+        log.info("tidied what an interrupted write left of %d document(s)", len(document_ids))
+        return True
 
     def _check(self, manifest: dict, settings: IndexSettings) -> None:
         where = f"Milvus collections {self.prefix}_* at {self.uri}"
@@ -185,6 +210,10 @@ class MilvusStore:
         reason = stored.mismatch(settings)
         if reason:
             raise IndexUnavailable(f"{where} were {reason}; `qa index add` or `qa serve` re-embeds their documents")
+
+    def _hashes(self, document_ids: set[str]) -> dict[str, str]:
+        """The content hash each of these documents is stored with (those stored)."""
+        return {document_id: stored[0] for document_id, stored in self._stored(sorted(document_ids)).items()}
 
     def _stored(self, document_ids: list[str]) -> dict[str, tuple[str, str]]:
         """(content hash, title) of those of these documents that are stored."""
@@ -276,7 +305,9 @@ class MilvusStore:
 
         chunks = self._name(schema.CHUNKS)
         try:
-            return hybrid_search(self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text)
+            return hybrid_search(
+                self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text, self._hashes
+            )
         except MilvusException as error:
             if error.code != COLLECTION_NOT_FOUND:
                 raise

@@ -365,6 +365,82 @@ def test_a_reader_searching_while_a_rebuild_drops_the_chunks_gets_no_hits_not_an
     assert search(reader, "cod harbour") == []
 
 
+class WriterDied(Exception):
+    """What a writer killed between putting a document's rows and deleting its old ones would leave."""
+
+
+def chunk_hashes(store: DocumentStore, document_id: str) -> list[str]:
+    """The content hash of every chunk row of a document in a Milvus store."""
+    rows = store._client().query(  # type: ignore[attr-defined]
+        f"{store.prefix}_chunks",  # type: ignore[attr-defined]
+        filter=f'document_id == "{document_id}"',
+        output_fields=["content_hash"],
+    )
+    return sorted(row["content_hash"] for row in rows)
+
+
+def die_before_deleting(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    def deleting(collection: str, where: str) -> None:
+        raise WriterDied(where)
+
+    monkeypatch.setattr(store, "_delete", deleting)
+
+
+def test_a_writer_that_died_mid_replace_leaves_no_chunk_a_search_returns_and_the_next_write_tidies_it(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    build(writer, documents)
+    harbour = next(d for d in documents if d.id == "harbour")
+    changed = replace(harbour, text="The harbour closed in 1990. Yachts moor there now.")
+    die_before_deleting(writer, monkeypatch)
+
+    with pytest.raises(WriterDied):
+        writer.write(IndexSettings("fake", 64, CHUNKING), embed([changed]))
+
+    assert harbour.content_hash in chunk_hashes(reader, "harbour"), "the old chunks are still stored"
+    hits = search(reader, "lighthouse keeper retired cod harbour", 10)
+    assert any(hit.chunk.document_id == "harbour" for hit in hits)
+    assert_exact_offsets(reader, hits)
+    assert all(hit.chunk.text in changed.text for hit in hits if hit.chunk.document_id == "harbour")
+
+    monkeypatch.undo()
+    comet = next(d for d in documents if d.id == "comet")
+    writer.write(IndexSettings("fake", 64, CHUNKING), embed([replace(comet, title="Comets")]))
+
+    assert set(chunk_hashes(reader, "harbour")) == {changed.content_hash}
+    assert reader.document("harbour") == changed
+
+
+def test_a_document_whose_first_write_died_is_tidied_away_and_never_found(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    build(writer, documents)
+    put = writer._upsert  # type: ignore[attr-defined]
+
+    def chunks_only(collection: str, rows: list[dict]) -> None:
+        if collection.endswith("documents") and rows:
+            raise WriterDied(collection)
+        put(collection, rows)
+
+    monkeypatch.setattr(writer, "_upsert", chunks_only)
+    with pytest.raises(WriterDied):
+        writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]))
+
+    assert chunk_hashes(writer, "pier"), "its chunks were stored before it died"
+    assert all(hit.chunk.document_id != "pier" for hit in search(writer, "pier ferries dawn", 10))
+    monkeypatch.undo()
+    writer.write(IndexSettings("fake", 64, CHUNKING), remove=["comet"])
+
+    assert chunk_hashes(writer, "pier") == []
+    assert writer.document("pier") is None
+
+
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
     """Longer than one Milvus VARCHAR (65,535 bytes) in UTF-8, with a single chunk just as long."""
     text = "Überschall " * 7000 + "and a final word."
