@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest"
-PENDING = "pending"  # the manifest's list of documents a write is putting (absent once it finished)
+PENDING = "pending"  # in the manifest while a write puts rows (absent once it finished): the next write tidies
 BATCH_ROWS = 256
 # pymilvus waits 10 s for its first round trip; Milvus Lite answers from Python threads in this process, which a
 # process loading models on busy cores can starve for longer. A refused connection still fails at once.
@@ -151,13 +151,16 @@ class MilvusStore:
                 manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted, "token": ""}
             else:
                 self._check(manifest, settings)
-            tidied = bool(manifest.get(PENDING)) and self._tidy(manifest.pop(PENDING))
+            tidied = bool(manifest.pop(PENDING, False)) and self._tidy()
             stored = {} if empty else self._stored([e.document.id for e in upsert] + list(remove))
             latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
             new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
-            if new:  # named before their rows are written, so that a write after a crash tidies what this one left
-                self._put_manifest({**manifest, PENDING: [e.document.id for e in new]})
-            self._put(new, {e.document.id for e in new} & stored.keys(), settings.dimension)
+            _check_documents(new, settings.dimension)
+            if new and not empty:
+                # Marked before the rows are written, so that the write after a crash tidies what this one left. (A
+                # first build or rebuild writes the meta row last: one that dies leaves no index, built anew.)
+                self._put_manifest({**manifest, PENDING: True})
+            self._put(new, {e.document.id for e in new} & stored.keys())
             changed = empty or bool(new)
             for document_id in remove:
                 if stored.pop(document_id, None) is not None:
@@ -184,18 +187,27 @@ class MilvusStore:
         )
         client.flush(self._name(schema.META))
 
-    def _tidy(self, document_ids: list[str]) -> bool:
-        """Delete the rows a write that died midway left of these documents: chunks and text parts of a version other
-        than the stored one, or all of them where the document itself was never stored. Searches pass such chunks
-        over already; this keeps them from piling up. True (it always looks)."""
-        stored = self._stored(document_ids)
-        for document_id in document_ids:
-            where = f"document_id == {literal(document_id)}"
-            if document_id in stored:
-                where += f" and content_hash != {literal(stored[document_id][0])}"
-            self._delete(schema.CHUNKS, where)
-            self._delete(schema.DOCUMENTS, where)
-        log.info("tidied what an interrupted write left of %d document(s)", len(document_ids))
+    def _tidy(self) -> bool:
+        """Delete what a write that died midway left: chunk and text-part rows of a version other than their
+        document's stored one, or of a document never stored. Searches pass such chunks over already; this keeps
+        them from piling up. One pass over the ids and hashes of every row, only after a write was interrupted
+        (the manifest's pending mark). True (it always looks)."""
+        stored = {document_id: entry.content_hash for document_id, entry in self.documents().items()}
+        removed = 0
+        for collection, key in ((schema.CHUNKS, "id"), (schema.DOCUMENTS, "key")):
+            rows = self._client().query_iterator(
+                self._name(collection), batch_size=1000, output_fields=[key, "document_id", "content_hash"]
+            )
+            stale = []
+            try:
+                while batch := rows.next():
+                    stale += [row[key] for row in batch if stored.get(row["document_id"]) != row["content_hash"]]
+            finally:
+                rows.close()
+            for first in range(0, len(stale), BATCH_ROWS):
+                self._client().delete(self._name(collection), ids=stale[first : first + BATCH_ROWS])
+            removed += len(stale)
+        log.info("tidied %d rows an interrupted write left", removed)
         return True
 
     def _check(self, manifest: dict, settings: IndexSettings) -> None:
@@ -228,14 +240,8 @@ class MilvusStore:
             found.update({row["document_id"]: (row["content_hash"], row["title"]) for row in rows})
         return found
 
-    def _put(self, documents: Sequence[EmbeddedDocument], replaced: set[str], dimension: int) -> None:
+    def _put(self, documents: Sequence[EmbeddedDocument], replaced: set[str]) -> None:
         """Upsert the documents' chunks and text in full batches, then drop what replaced ones' old versions left."""
-        for embedded in documents:
-            check_sizes(embedded.document)
-            if len(embedded.chunks) and embedded.vectors.shape[1] != dimension:
-                raise ValueError(
-                    f"{embedded.document.id}: vectors of dimension {embedded.vectors.shape[1]}, the index {dimension}"
-                )
         chunks: list[dict] = []
         parts: list[dict] = []
         for embedded in documents:  # rows made a batch at a time: as lists of Python floats, vectors take 8x their size
@@ -325,6 +331,17 @@ class MilvusStore:
             self._milvus, self._loaded = None, False
             if self.local:
                 _release_local(self.uri)
+
+
+def _check_documents(documents: Sequence[EmbeddedDocument], dimension: int) -> None:
+    """Refuse, before anything is written, a document whose fields are too long for Milvus or whose vectors are not of
+    the index's dimension."""
+    for embedded in documents:
+        check_sizes(embedded.document)
+        if len(embedded.chunks) and embedded.vectors.shape[1] != dimension:
+            raise ValueError(
+                f"{embedded.document.id}: vectors of dimension {embedded.vectors.shape[1]}, the index {dimension}"
+            )
 
 
 def _release_local(path: str) -> None:

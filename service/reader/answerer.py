@@ -1,4 +1,4 @@
-"""The default answerer: the trained span reader over all retrieved passages at once."""
+"""The default answerer: the trained span reader over the retrieved passages, in at most two batched passes."""
 
 import math
 from dataclasses import replace
@@ -24,13 +24,15 @@ def confidence(margin: float, threshold: float) -> float:
 class ReaderAnswerer:
     name = "reader"
 
-    def __init__(self, reader: SpanReader, threshold: float | None = None) -> None:
+    def __init__(self, reader: SpanReader, threshold: float | None = None, early_exit: bool = True) -> None:
+        """`early_exit`: stop after the first READ_FIRST passages as calibrated for retrieved ones (open use); off,
+        every passage is read, as for passages given in no particular order."""
         self.reader = reader
         if threshold is None:
             threshold = reader.config.open_null_threshold
         self.threshold = reader.config.null_threshold if threshold is None else threshold
         self.top_k = reader.config.open_top_k  # the depth its open threshold was calibrated at
-        exit_margin = reader.config.open_exit_margin
+        exit_margin = reader.config.open_exit_margin if early_exit else None
         self.exit_margin = None if exit_margin is None else max(exit_margin, self.threshold)
 
     @classmethod
@@ -39,8 +41,9 @@ class ReaderAnswerer:
 
     def for_given_passages(self) -> "ReaderAnswerer":
         """This reader, abstaining by the threshold calibrated on each question's own paragraph (reader mode) instead
-        of the one calibrated through retrieval (open use)."""
-        return ReaderAnswerer(self.reader, self.reader.config.null_threshold)
+        of the one calibrated through retrieval (open use), and reading every passage: the exit margin was calibrated
+        on passages in retrieval order, and given ones come in any order."""
+        return ReaderAnswerer(self.reader, self.reader.config.null_threshold, early_exit=False)
 
     def warm_up(self, top_k: int) -> None:
         """Build the model's kernels for the shapes `top_k` passages make, before the first request (under a second).

@@ -138,6 +138,19 @@ def _reproduce(report: dict) -> str:
     return "\n".join(commands)
 
 
+def _figures_precision(report: dict) -> str:
+    """The precision the figures below were computed in."""
+    if report["bf16_inference"]:
+        return (
+            "bfloat16 was used for the figures below (float32 weights under bfloat16 autocast, at the end of training"
+            " and with `--calibrate-only`; serving loads bfloat16 weights, which make the same choices, tested)"
+        )
+    return (
+        "the figures below were computed in float32 (the CPU that calibrated them has no native bfloat16; a CPU"
+        " that has it serves bfloat16 weights against these float32-calibrated thresholds)"
+    )
+
+
 def _early_exit(report: dict) -> str:
     """The open early exit, for readers calibrated with one (older reports read every passage)."""
     calibrated = report["open_calibration"]
@@ -186,9 +199,7 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   - `abstain`, from the weights of {_abstain_start(training)}: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
     {_negatives(training)}.
-- Weights: fp16 safetensors, loaded as bfloat16 where the CPU runs it natively, else as float32; bfloat16 {"was" if report["bf16_inference"] else "was not"} used
-  for the figures below (float32 weights under bfloat16 autocast, at the end of training and with `--calibrate-only`; serving loads
-  bfloat16 weights, which make the same choices, tested); `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load instead (float32 activations; not the
+- Weights: fp16 safetensors, loaded as bfloat16 where the CPU runs it natively, else as float32; {_figures_precision(report)}; `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load instead (float32 activations; not the
   precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,
   weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over

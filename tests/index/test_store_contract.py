@@ -441,6 +441,26 @@ def test_a_document_whose_first_write_died_is_tidied_away_and_never_found(
     assert writer.document("pier") is None
 
 
+def test_a_first_build_that_died_leaves_no_index_to_serve(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    put = writer._upsert  # type: ignore[attr-defined]
+
+    def chunks_only(collection: str, rows: list[dict]) -> None:
+        if collection.endswith("documents") and rows:
+            raise WriterDied(collection)
+        put(collection, rows)
+
+    monkeypatch.setattr(writer, "_upsert", chunks_only)
+    with pytest.raises(WriterDied):
+        build(writer, documents)
+
+    assert writer.settings() is None and writer.generation() == "", "the next start builds the index anew"
+
+
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
     """Longer than one Milvus VARCHAR (65,535 bytes) in UTF-8, with a single chunk just as long."""
     text = "Überschall " * 7000 + "and a final word."

@@ -118,6 +118,16 @@ def test_the_exit_margin_is_never_below_a_no_answer_threshold_set_higher() -> No
     assert result.answer is not None and result.answer.text == "delta"
 
 
+def test_given_passages_are_all_read_whatever_their_order() -> None:
+    reader_answerer, reader = answerer()
+    _, passages = document_of(["alpha=4", "beta=2", "gamma=0.5", "delta=9"])
+
+    result = reader_answerer.for_given_passages().answer("q?", passages)
+
+    assert len(reader.passes) == 2
+    assert result.answer is not None and result.answer.text == "delta"
+
+
 def test_without_an_exit_margin_every_passage_is_read_and_ranked_together() -> None:
     reader_answerer, reader = answerer()
     _, passages = document_of(["alpha=4", "beta=2", "gamma=0.5", "delta=9"])
