@@ -151,7 +151,9 @@ class MilvusStore:
                 manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted, "token": ""}
             else:
                 self._check(manifest, settings)
-            tidied = bool(manifest.pop(PENDING, False)) and self._tidy()
+            tidied = bool(manifest.pop(PENDING, False))
+            if tidied:
+                self._tidy()
             stored = {} if empty else self._stored([e.document.id for e in upsert] + list(remove))
             latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
             new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
@@ -187,11 +189,11 @@ class MilvusStore:
         )
         client.flush(self._name(schema.META))
 
-    def _tidy(self) -> bool:
+    def _tidy(self) -> None:
         """Delete what a write that died midway left: chunk and text-part rows of a version other than their
         document's stored one, or of a document never stored. Searches pass such chunks over already; this keeps
         them from piling up. One pass over the ids and hashes of every row, only after a write was interrupted
-        (the manifest's pending mark). True (it always looks)."""
+        (the manifest's pending mark)."""
         stored = {document_id: entry.content_hash for document_id, entry in self.documents().items()}
         removed = 0
         for collection, key in ((schema.CHUNKS, "id"), (schema.DOCUMENTS, "key")):
@@ -208,7 +210,6 @@ class MilvusStore:
                 self._client().delete(self._name(collection), ids=stale[first : first + BATCH_ROWS])
             removed += len(stale)
         log.info("tidied %d rows an interrupted write left", removed)
-        return True
 
     def _check(self, manifest: dict, settings: IndexSettings) -> None:
         where = f"Milvus collections {self.prefix}_* at {self.uri}"

@@ -17,9 +17,10 @@ from index.documents import Document
 from index.embedding import SentenceEmbedder
 from index.search import HybridRetriever
 from index.store import IndexStore
+from service.answering.answers import Passage
 from service.answering.pipeline import QAPipeline
 from service.reader.answerer import READ_FIRST, ReaderAnswerer
-from service.reader.span_reader import SpanReader
+from service.reader.span_reader import PassageSpan, SpanReader
 
 
 @dataclass(frozen=True)
@@ -30,13 +31,17 @@ class OpenPrediction:
     first: tuple[str, float]
     best: tuple[str, float]
 
+    def exits(self, threshold: float, exit_margin: float | None) -> bool:
+        """Whether the answerer stops after the first passages: their best margin is over both (None: never)."""
+        return exit_margin is not None and self.first[1] > max(threshold, exit_margin)
+
     def at(self, threshold: float, exit_margin: float | None = None) -> tuple[str, float]:
         """The answerer's span at `threshold` and `exit_margin` (None: it reads every passage), and the margin that
-        decides whether it answers: the first passages' best span where its margin is over both (the answerer reads
-        no further), else the best of all passages."""
-        if exit_margin is not None and self.first[1] > max(threshold, exit_margin):
-            return self.first[0], self.best[1]
-        return self.best
+        decides whether it answers: the first passages' best span where it exits there, else the best of all."""
+        return (self.first[0], self.best[1]) if self.exits(threshold, exit_margin) else self.best
+
+
+NONE = ("", float("-inf"))  # no span at all: abstains whatever the threshold
 
 
 # The exit margin is the smallest at which the answerer gives the same answer as when it reads every passage on at
@@ -50,11 +55,12 @@ def calibrate_exit_margin(predictions: list[OpenPrediction], threshold: float) -
     """The smallest exit margin (of the threshold and the first passages' best margins over it) at which at least
     EXIT_AGREEMENT of `predictions` answer what reading every passage answers at `threshold`."""
     candidates = sorted({p.first[1] for p in predictions if math.isfinite(p.first[1]) and p.first[1] > threshold})
-    for exit_margin in [threshold, *candidates]:
-        same = sum(p.at(threshold, exit_margin)[0] == p.best[0] or p.best[1] <= threshold for p in predictions)
-        if same >= EXIT_AGREEMENT * len(predictions):
-            return exit_margin
-    return math.inf
+
+    def agreeing(exit_margin: float) -> int:
+        return sum(p.at(threshold, exit_margin)[0] == p.best[0] or p.best[1] <= threshold for p in predictions)
+
+    # The largest candidate always qualifies: no question's first margin is over it, so none exits.
+    return next(m for m in [threshold, *candidates] if agreeing(m) >= EXIT_AGREEMENT * len(predictions))
 
 
 def open_predictions(
@@ -82,15 +88,10 @@ def open_predictions(
             passages = pipeline.passages(question.question)
             ranked = answerer.ranked_spans(question.question, passages)
             first = next((span for span in ranked if span.passage < READ_FIRST), None)
-            predictions.append(
-                OpenPrediction(
-                    (passages[first.passage].text[first.start : first.end], first.margin) if first else NONE,
-                    (passages[ranked[0].passage].text[ranked[0].start : ranked[0].end], ranked[0].margin)
-                    if ranked
-                    else NONE,
-                )
-            )
+            best = ranked[0] if ranked else None
+            predictions.append(OpenPrediction(_text_and_margin(passages, first), _text_and_margin(passages, best)))
     return predictions
 
 
-NONE = ("", float("-inf"))  # no span at all: abstains whatever the threshold
+def _text_and_margin(passages: list[Passage], span: PassageSpan | None) -> tuple[str, float]:
+    return (passages[span.passage].text[span.start : span.end], span.margin) if span else NONE

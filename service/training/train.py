@@ -362,7 +362,7 @@ def open_figures(
     questions it answered from their first passages alone."""
     return {
         **score_at(questions, [p.at(threshold, exit_margin) for p in predictions], threshold),
-        "answered_from_first": sum(p.first[1] > max(threshold, exit_margin) for p in predictions) / len(predictions),
+        "answered_from_first": sum(p.exits(threshold, exit_margin) for p in predictions) / len(predictions),
         "top_k": top_k,
     }
 

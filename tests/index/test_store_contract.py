@@ -386,6 +386,18 @@ def die_before_deleting(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(store, "_delete", deleting)
 
 
+def die_before_document_rows(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store writes chunk rows, then dies at its first document (text-part) rows."""
+    put = store._upsert  # type: ignore[attr-defined]
+
+    def chunks_only(collection: str, rows: list[dict]) -> None:
+        if collection.endswith("documents") and rows:
+            raise WriterDied(collection)
+        put(collection, rows)
+
+    monkeypatch.setattr(store, "_upsert", chunks_only)
+
+
 def test_a_writer_that_died_mid_replace_leaves_no_chunk_a_search_returns_and_the_next_write_tidies_it(
     open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -421,14 +433,7 @@ def test_a_document_whose_first_write_died_is_tidied_away_and_never_found(
     if isinstance(writer, FaissStore):
         pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
     build(writer, documents)
-    put = writer._upsert  # type: ignore[attr-defined]
-
-    def chunks_only(collection: str, rows: list[dict]) -> None:
-        if collection.endswith("documents") and rows:
-            raise WriterDied(collection)
-        put(collection, rows)
-
-    monkeypatch.setattr(writer, "_upsert", chunks_only)
+    die_before_document_rows(writer, monkeypatch)
     with pytest.raises(WriterDied):
         writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]))
 
@@ -447,14 +452,7 @@ def test_a_first_build_that_died_leaves_no_index_to_serve(
     writer = open_store()
     if isinstance(writer, FaissStore):
         pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
-    put = writer._upsert  # type: ignore[attr-defined]
-
-    def chunks_only(collection: str, rows: list[dict]) -> None:
-        if collection.endswith("documents") and rows:
-            raise WriterDied(collection)
-        put(collection, rows)
-
-    monkeypatch.setattr(writer, "_upsert", chunks_only)
+    die_before_document_rows(writer, monkeypatch)
     with pytest.raises(WriterDied):
         build(writer, documents)
 
