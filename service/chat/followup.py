@@ -42,6 +42,11 @@ SAYING = (
     r"believed|expects|expected|hopes|hoped|promised|promises|warned|warns|told\s+\w+)"
 )
 REPORTED_SUBJECT = re.compile(rf"^(?:(?P<who>who)|(?:which|what)\s+[a-z]+)\s+{SAYING}(?:\s+that)?$", re.IGNORECASE)
+SAYING_BASE = r"(?:say|claim|announce|state|confirm|think|believe|expect|hope|promise|warn|tell\s+\w+)"
+REPORTED_BY = re.compile(
+    rf"^(?:what|how|when|why|where|whom?)\s+(?:did|does|do|will|would)\s+(?P<speaker>.+?)\s+{SAYING_BASE}(?:\s+that)?$",
+    re.IGNORECASE,
+)
 ABOUT = re.compile(r"^(?:(?:and|but|so)\s+)?(?:what|how)\s+about\s+", re.IGNORECASE)
 WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
@@ -195,6 +200,8 @@ def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str]
             continue  # refers to a name in the same question
         if _reports_its_subject(text[: match.start()], pronoun):
             continue  # 'Which company said it would ...': the pronoun is the wh-subject
+        if _reports_an_organisation(text[: match.start()], pronoun):
+            continue  # 'What did the Google spokesperson say it would do?': 'it' is Google
         if possessive and _wh_subject_owns(text, pronoun):
             continue
         subject = match.start() == 0 or text[: match.start()].split()[-1].lower() in AUXILIARIES | WH_WORDS
@@ -312,6 +319,16 @@ def _reports_its_subject(before: str, pronoun: str) -> bool:
     if not match or pronoun not in {"it", "they", "he", "she"}:
         return False
     return pronoun in {"he", "she", "they"} if match.group("who") else pronoun in {"it", "they"}
+
+
+def _reports_an_organisation(before: str, pronoun: str) -> bool:
+    """'What did the Google spokesperson say it would do?', 'What did Greggs announce they would close?': 'it' or
+    'they' right after a verb of saying whose speaker names an organisation stands for it. A speaker who is only a
+    person ('What did Tomas Berg say it would cost?') leaves 'it' to refer back."""
+    match = REPORTED_BY.match(before.strip())
+    if not match or pronoun not in {"it", "they"}:
+        return False
+    return any(m.kind == "name" for m in mentions(match.group("speaker")))
 
 
 def _wh_subject_owns(text: str, pronoun: str) -> bool:

@@ -34,6 +34,10 @@ TITLES = _words(
 NON_PERSON_WORDS = _words(
     "inc corp corporation company co group labs lab bank university institute capital ventures partners fund"
     " technologies systems news post times journal street city county state party series round"
+    # industries and trades, as companies name themselves: "Northwind Bakeries", "Acme Robotics", "Delta Air Lines"
+    " bakery bakeries foods brewery breweries industries airlines airways lines motors pharmaceuticals therapeutics"
+    " biosciences robotics networks holdings enterprises solutions services studios media games energy software"
+    " electronics semiconductor semiconductors logistics insurance airport hospital school college museum council"
 )
 MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 NAME_WORD = r"(?:[A-Z][\w&-]*|[a-z]+[A-Z][\w-]*)"
