@@ -5,10 +5,15 @@ Limits that shape them, on Milvus and Milvus Lite alike:
   in UTF-8), joined back in order when read; a chunk's text is stored whole when it fits, else read from its document.
 - Every collection needs a vector field and an index on it before it can be loaded; the documents and meta rows carry a
   constant 2-dimensional placeholder that nothing searches.
+- A rebuild fills collections of a new version (`{prefix}_{collection}_{version}`) beside the ones in use, and the store
+  then points aliases named `{prefix}_{collection}` at them; everything reads and writes through those names.
 - The lexical side indexes the chunk's BM25 terms (index/lexical.py: stop words dropped, Snowball-stemmed) rather than
   its raw text: Milvus Lite's analyzer has no stemmer, so the engine's own would rank differently from Lite to cluster
   and from the FAISS store. Milvus's BM25 function turns the terms into the sparse vector and scores them.
 """
+
+import re
+import uuid
 
 from pymilvus import CollectionSchema, DataType, Function, FunctionType, MilvusClient
 from pymilvus.milvus_client.index import IndexParams
@@ -16,6 +21,8 @@ from pymilvus.milvus_client.index import IndexParams
 CHUNKS = "chunks"
 DOCUMENTS = "documents"
 META = "meta"
+COLLECTIONS = (CHUNKS, DOCUMENTS, META)
+VERSION_CHARS = 12  # hex digits
 MAX_VARCHAR_BYTES = 65_535
 TEXT_PART_CHARS = 16_000  # UTF-8 takes at most 4 bytes a character, so a part always fits a VARCHAR
 MAX_ID_BYTES = 512
@@ -91,12 +98,34 @@ def index_params(client: MilvusClient, collection: str) -> IndexParams:
     return params
 
 
-def create_collections(client: MilvusClient, prefix: str, dimension: int) -> None:
-    """The three collections under `prefix`, loaded; Strong consistency so a read sees every write before it."""
+def collection_name(prefix: str, collection: str, version: str = "") -> str:
+    """`{prefix}_{collection}`: the name the store reads and writes by (an alias, or the collection itself in a store
+    built before rebuilds switched aliases); with a `version`, the collection of one build that an alias points at."""
+    return f"{prefix}_{collection}_{version}" if version else f"{prefix}_{collection}"
+
+
+def new_version() -> str:
+    """A rebuild's version: 12 random hex digits, so that one that died never collides with the next."""
+    return uuid.uuid4().hex[:VERSION_CHARS]
+
+
+def is_version(prefix: str, name: str) -> bool:
+    """Whether `name` is a versioned collection of the store under `prefix`, never another store's, even when one
+    prefix begins another (`qa`, `qa_test`): a versioned name ends in `_{collection}_` and 12 hex digits, and as no
+    collection's name ends another's, only the same prefix gives the same ending; an alias ends in its collection's
+    name, which no 12 hex digits end."""
+    collections = "|".join(COLLECTIONS)
+    return re.fullmatch(rf"{re.escape(prefix)}_({collections})_[0-9a-f]{{{VERSION_CHARS}}}", name) is not None
+
+
+def create_collections(client: MilvusClient, prefix: str, dimension: int, version: str = "") -> dict[str, str]:
+    """The three collections under `prefix` (of `version`, if given), loaded, by collection; Strong consistency so a
+    read sees every write before it."""
     schemas = {CHUNKS: chunks_schema(dimension), DOCUMENTS: documents_schema(), META: meta_schema()}
+    names = {collection: collection_name(prefix, collection, version) for collection in schemas}
     for collection, schema in schemas.items():
-        name = f"{prefix}_{collection}"
-        client.create_collection(name, schema=schema, consistency_level="Strong")
+        client.create_collection(names[collection], schema=schema, consistency_level="Strong")
         # Not waited for one by one (pymilvus polls each index every 0.5 s); loading waits for them all at once.
-        client.create_index(name, index_params(client, collection), sync=False)
-        client.load_collection(name)
+        client.create_index(names[collection], index_params(client, collection), sync=False)
+        client.load_collection(names[collection])
+    return names

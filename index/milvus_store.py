@@ -8,10 +8,15 @@ generation (a counter and a random token in the meta row) changes with every wri
 Writes are idempotent: a document whose content hash and title are stored already is skipped, and chunk ids are
 derived from the document id, its content hash and the chunk's position, so writing the same text again upserts the
 same rows. Milvus has no transactions: a search passes over chunks of any version but the stored one (so one left by
-a replace under way, or by a writer that died midway, is never cited; the next write deletes the latter), a rebuild
-(`fresh`) drops and refills the collections, and writers must take turns: `writing()` serialises the
-writers of one process, so several processes should send their writes through one of them (Milvus Lite's server
-does not support concurrent writers to a collection either).
+a replace under way, or by a writer that died midway, is never cited; the next write deletes the latter), and writers
+must take turns: `writing()` serialises the writers of one process, so several processes should send their writes
+through one of them (Milvus Lite's server does not support concurrent writers to a collection either).
+
+A rebuild (`fresh`, or the first build) fills three new collections beside those in use, named with a version
+(`qa_chunks_<12 hex digits>`), then points the aliases everything reads and writes by (`qa_chunks`, `qa_documents`,
+`qa_meta`) at them, the meta row's last, and drops the collections no alias points at any longer. Readers answer from
+the previous index until the switch; a writer that dies before it leaves that index as it was, and the next rebuild
+drops what it had built.
 """
 
 import contextlib
@@ -20,8 +25,9 @@ import logging
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
+from typing import TypeVar
 
 import numpy as np
 from pymilvus import MilvusClient
@@ -37,6 +43,7 @@ from index.search import Hit
 from index.store import IndexBusy, IndexUnavailable
 
 log = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest"
@@ -45,7 +52,7 @@ BATCH_ROWS = 256
 # pymilvus waits 10 s for its first round trip; Milvus Lite answers from Python threads in this process, which a
 # process loading models on busy cores can starve for longer. A refused connection still fails at once.
 CONNECT_SECONDS = 60
-COLLECTION_NOT_FOUND = 100  # Milvus's error code when a collection does not exist (dropped by a rebuild, say)
+COLLECTION_NOT_FOUND = 100  # Milvus's error code when a collection or alias does not exist (dropped by a rebuild, say)
 # The Milvus Lite servers this process runs, by path, with how many stores use each: stopped with the last.
 _local_servers: Counter[str] = Counter()
 _local_lock = threading.Lock()
@@ -78,24 +85,43 @@ class MilvusStore:
             return self._milvus
 
     def _name(self, collection: str) -> str:
-        return f"{self.prefix}_{collection}"
+        """The alias of one of the three collections (in a store built before aliases, the collection itself)."""
+        return schema.collection_name(self.prefix, collection)
+
+    def _names(self) -> dict[str, str]:
+        return {collection: self._name(collection) for collection in schema.COLLECTIONS}
 
     def _ready(self) -> bool:
-        """Whether the collections exist; loaded on first sight (a restarted Milvus holds them released)."""
+        """Whether the collections exist; loaded on first sight (a restarted Milvus holds them released). A rebuild
+        loads its collections before it points the aliases at them, so a switch needs no new look."""
         client = self._client()
         if not client.has_collection(self._name(schema.META)):
             return False
         if not self._loaded:
-            for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+            for collection in schema.COLLECTIONS:
                 client.load_collection(self._name(collection))
             self._loaded = True
         return True
 
+    def _read(self, read: Callable[[], Result], missing: Result) -> Result:
+        """`read()`, or `missing` when there is no index. Tried a second time when a collection it read is gone: a
+        rebuild drops the collections it switched the aliases away from, and a read under way may still have
+        reached one; the aliases name the new ones by then."""
+        for _ in range(2):
+            try:
+                return read() if self._ready() else missing
+            except MilvusException as error:
+                if error.code != COLLECTION_NOT_FOUND:
+                    raise
+                self._loaded = False  # dropped under us: look again
+        return missing
+
     def _manifest(self) -> dict | None:
-        if not self._ready():
-            return None
-        rows = self._client().get(self._name(schema.META), ids=[MANIFEST], output_fields=["value"])
-        return json.loads(rows[0]["value"]) if rows else None
+        def manifest() -> dict | None:
+            rows = self._client().get(self._name(schema.META), ids=[MANIFEST], output_fields=["value"])
+            return json.loads(rows[0]["value"]) if rows else None
+
+        return self._read(manifest, None)
 
     def settings(self) -> IndexSettings | None:
         manifest = self._manifest()
@@ -116,10 +142,9 @@ class MilvusStore:
                     raise
                 self._loaded = False  # dropped under us: look again below
             else:
-                manifest = json.loads(rows[0]["value"]) if rows else None
-                return f"{manifest['generation']}-{manifest['token']}" if manifest else ""
+                return _generation(json.loads(rows[0]["value"])) if rows else ""
         manifest = self._manifest()
-        return f"{manifest['generation']}-{manifest['token']}" if manifest else ""
+        return _generation(manifest) if manifest else ""
 
     @contextlib.contextmanager
     def writing(self, wait: float | None = None) -> Iterator[None]:
@@ -138,56 +163,96 @@ class MilvusStore:
         fresh: bool = False,
     ) -> str:
         with self.writing():
-            client = self._client()
             manifest = self._manifest()
-            empty = fresh or manifest is None
-            if empty:
-                # The meta row first: a reader then sees no index (an empty answer), not half-dropped collections.
-                for collection in (schema.META, schema.CHUNKS, schema.DOCUMENTS):
-                    client.drop_collection(self._name(collection))
-                schema.create_collections(client, self.prefix, settings.dimension)
-                self._loaded = True
-                counted = manifest.get("generation", 0) if manifest else 0  # a rebuild counts on
-                manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted, "token": ""}
-            else:
-                self._check(manifest, settings)
-            tidied = bool(manifest.pop(PENDING, False))
-            if tidied:
-                self._tidy()
-            stored = {} if empty else self._stored([e.document.id for e in upsert] + list(remove))
-            latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
-            new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
-            _check_documents(new, settings.dimension)
-            if new and not empty:
-                # Marked before the rows are written, so that the write after a crash tidies what this one left. (A
-                # first build or rebuild writes the meta row last: one that dies leaves no index, built anew.)
-                self._put_manifest({**manifest, PENDING: True})
-            self._put(new, {e.document.id for e in new} & stored.keys())
-            changed = empty or bool(new)
-            for document_id in remove:
-                if stored.pop(document_id, None) is not None:
-                    self._delete(schema.CHUNKS, f"document_id == {literal(document_id)}")
-                    self._delete(schema.DOCUMENTS, f"document_id == {literal(document_id)}")
-                    changed = True
-            if not changed:
-                if tidied:
-                    self._put_manifest(manifest)  # no longer pending; what readers see is unchanged
-                return f"{manifest['generation']}-{manifest['token']}"
-            # Sealed and indexed before the generation moves: Milvus Lite searches rows it has not flushed one by one
-            # (5,000 chunks: 3.7 s a question unflushed, 75 ms flushed), and a server keeps them on disk.
-            for collection in (schema.CHUNKS, schema.DOCUMENTS):
-                client.flush(self._name(collection))
-            manifest = {**manifest, "generation": manifest["generation"] + 1, "token": uuid.uuid4().hex[:12]}
-            self._put_manifest(manifest)
-            return f"{manifest['generation']}-{manifest['token']}"
+            if fresh or manifest is None:
+                return self._rebuild(settings, upsert, manifest)
+            return self._change(settings, upsert, remove, manifest)
 
-    def _put_manifest(self, manifest: dict) -> None:
+    def _rebuild(self, settings: IndexSettings, upsert: Sequence[EmbeddedDocument], previous: dict | None) -> str:
+        """Build the index in collections of a new version, then switch the aliases to them: until then readers
+        answer from the previous index, which a writer that dies midway leaves as it was."""
+        latest = list({e.document.id: e for e in upsert}.values())  # an id given twice: the last one stands
+        _check_documents(latest, settings.dimension)
+        self._drop_unaliased()  # what a rebuild that died left
+        built = schema.create_collections(self._client(), self.prefix, settings.dimension, schema.new_version())
+        self._put(built, latest, replaced=set())
+        counted = previous.get("generation", 0) if previous else 0  # a rebuild counts on
+        manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": counted}
+        generation = self._seal(built, manifest)
+        self._switch(built)
+        self._drop_unaliased()
+        return generation
+
+    def _change(
+        self, settings: IndexSettings, upsert: Sequence[EmbeddedDocument], remove: Sequence[str], manifest: dict
+    ) -> str:
+        """Upsert and remove documents in the collections in use, through their aliases."""
+        self._check(manifest, settings)
+        names = self._names()
+        tidied = bool(manifest.pop(PENDING, False))
+        if tidied:
+            self._tidy()
+        stored = self._stored([e.document.id for e in upsert] + list(remove))
+        latest = {e.document.id: e for e in upsert}  # an id given twice: the last one stands
+        new = [e for i, e in latest.items() if stored.get(i) != (e.document.content_hash, e.document.title)]
+        _check_documents(new, settings.dimension)
+        if new:
+            # Marked before the rows are written, so that the write after a crash tidies what this one left.
+            self._put_manifest(names[schema.META], {**manifest, PENDING: True})
+        self._put(names, new, {e.document.id for e in new} & stored.keys())
+        changed = bool(new)
+        for document_id in remove:
+            if stored.pop(document_id, None) is not None:
+                self._delete(names[schema.CHUNKS], f"document_id == {literal(document_id)}")
+                self._delete(names[schema.DOCUMENTS], f"document_id == {literal(document_id)}")
+                changed = True
+        if not changed:
+            if tidied:
+                self._put_manifest(names[schema.META], manifest)  # no longer pending; what readers see is unchanged
+            return _generation(manifest)
+        return self._seal(names, manifest)
+
+    def _seal(self, names: dict[str, str], manifest: dict) -> str:
+        """Flush the rows, then move the generation: the write is done once the meta row says so."""
+        # Sealed and indexed before the generation moves: Milvus Lite searches rows it has not flushed one by one
+        # (5,000 chunks: 3.7 s a question unflushed, 75 ms flushed), and a server keeps them on disk.
+        for collection in (schema.CHUNKS, schema.DOCUMENTS):
+            self._client().flush(names[collection])
+        manifest = {**manifest, "generation": manifest["generation"] + 1, "token": uuid.uuid4().hex[:12]}
+        self._put_manifest(names[schema.META], manifest)
+        return _generation(manifest)
+
+    def _switch(self, built: dict[str, str]) -> None:
+        """Point the aliases at the rebuilt collections, loaded and flushed already; the meta row's last, so that a
+        reader that sees the new generation finds the new chunks and texts behind the other two."""
         client = self._client()
-        client.upsert(
-            self._name(schema.META),
-            [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}],
-        )
-        client.flush(self._name(schema.META))
+        aliases = set(client.list_aliases()["aliases"])
+        for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+            alias = self._name(collection)
+            if alias in aliases:
+                client.alter_alias(built[collection], alias)
+                continue
+            # No alias yet: the first build, or a store built before aliases, whose collection bears the alias's name.
+            # Milvus refuses an alias named like a collection, so that collection is dropped (a no-op where there is
+            # none) right before the alias is made, once everything else is built: for that one round trip a reader
+            # finds no such collection and answers as from no index (searches ask once more). A writer that dies in
+            # between leaves the name to nothing, which reads as no index until a rebuild makes the alias.
+            client.drop_collection(alias)
+            client.create_alias(built[collection], alias)
+
+    def _drop_unaliased(self) -> None:
+        """Drop this store's versioned collections that no alias points at: those a rebuild switched away from, or
+        left half built when it died. Another prefix's are never matched (`schema.is_version`)."""
+        client = self._client()
+        for name in client.list_collections():
+            if schema.is_version(self.prefix, name) and not client.list_aliases(name)["aliases"]:
+                client.drop_collection(name)
+                log.info("dropped Milvus collection %s, which no alias points at", name)
+
+    def _put_manifest(self, meta: str, manifest: dict) -> None:
+        client = self._client()
+        client.upsert(meta, [{"key": MANIFEST, "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}])
+        client.flush(meta)
 
     def _tidy(self) -> None:
         """Delete what a write that died midway left: chunk and text-part rows of a version other than their
@@ -241,39 +306,43 @@ class MilvusStore:
             found.update({row["document_id"]: (row["content_hash"], row["title"]) for row in rows})
         return found
 
-    def _put(self, documents: Sequence[EmbeddedDocument], replaced: set[str]) -> None:
-        """Upsert the documents' chunks and text in full batches, then drop what replaced ones' old versions left."""
+    def _put(self, names: dict[str, str], documents: Sequence[EmbeddedDocument], replaced: set[str]) -> None:
+        """Upsert the documents' chunks and text in full batches into the collections `names` gives, then drop what
+        replaced ones' old versions left."""
         chunks: list[dict] = []
         parts: list[dict] = []
         for embedded in documents:  # rows made a batch at a time: as lists of Python floats, vectors take 8x their size
             chunks += chunk_rows(embedded)
             parts += document_rows(embedded.document, len(embedded.chunks))
             if len(chunks) >= BATCH_ROWS or len(parts) >= BATCH_ROWS:
-                self._upsert(schema.CHUNKS, chunks)
-                self._upsert(schema.DOCUMENTS, parts)
+                self._upsert(names[schema.CHUNKS], chunks)
+                self._upsert(names[schema.DOCUMENTS], parts)
                 chunks, parts = [], []
-        self._upsert(schema.CHUNKS, chunks)
-        self._upsert(schema.DOCUMENTS, parts)
+        self._upsert(names[schema.CHUNKS], chunks)
+        self._upsert(names[schema.DOCUMENTS], parts)
         for embedded in documents:
             if embedded.document.id in replaced:
                 document, quoted = embedded.document, literal(embedded.document.id)
-                self._delete(schema.DOCUMENTS, f"document_id == {quoted} and part >= {part_count(document.text)}")
+                where = f"document_id == {quoted} and part >= {part_count(document.text)}"
+                self._delete(names[schema.DOCUMENTS], where)
                 stale = f"document_id == {quoted} and content_hash != {literal(document.content_hash)}"
-                self._delete(schema.CHUNKS, stale)
+                self._delete(names[schema.CHUNKS], stale)
 
     def _upsert(self, collection: str, rows: list[dict]) -> None:
+        """Into `collection`, by its full name."""
         for first in range(0, len(rows), BATCH_ROWS):
-            self._client().upsert(self._name(collection), rows[first : first + BATCH_ROWS])
+            self._client().upsert(collection, rows[first : first + BATCH_ROWS])
 
     def _delete(self, collection: str, where: str) -> None:
-        self._client().delete(self._name(collection), filter=where)
+        """From `collection`, by its full name."""
+        self._client().delete(collection, filter=where)
 
     def documents(self) -> dict[str, StoredDocument]:
-        if not self._ready():
-            return {}
-        client = self._client()
+        return self._read(self._list_documents, {})
+
+    def _list_documents(self) -> dict[str, StoredDocument]:
         fields = ["document_id", "title", "source", "content_hash", "characters", "chunks"]
-        rows = client.query_iterator(
+        rows = self._client().query_iterator(
             self._name(schema.DOCUMENTS), batch_size=1000, filter="part == 0", output_fields=fields
         )
         found: dict[str, StoredDocument] = {}
@@ -286,8 +355,9 @@ class MilvusStore:
         return dict(sorted(found.items()))
 
     def document(self, document_id: str) -> Document | None:
-        if not self._ready():
-            return None
+        return self._read(lambda: self._read_document(document_id), None)
+
+    def _read_document(self, document_id: str) -> Document | None:
         rows = self._client().query(
             self._name(schema.DOCUMENTS),
             filter=f"document_id == {literal(document_id)}",
@@ -303,22 +373,18 @@ class MilvusStore:
     def search(self, queries: Sequence[str], vectors: np.ndarray, top_ks: Sequence[int]) -> list[list[Hit]]:
         if not len(queries):
             return []
-        if not self._ready():
-            return [[] for _ in queries]
 
         def document_text(document_id: str) -> str:
             document = self.document(document_id)
             return document.text if document else ""
 
-        chunks = self._name(schema.CHUNKS)
-        try:
+        def search() -> list[list[Hit]]:
+            chunks = self._name(schema.CHUNKS)
             return hybrid_search(
                 self._client(), chunks, queries, vectors, top_ks, self.candidates, document_text, self._hashes
             )
-        except MilvusException as error:
-            if error.code != COLLECTION_NOT_FOUND:
-                raise
-            return [[] for _ in queries]  # dropped by a rebuild since _ready(): no index, as until it is refilled
+
+        return self._read(search, [[] for _ in queries])
 
     def snapshot(self) -> "MilvusStore":
         """This store itself: Milvus has no snapshots, so a reader sees each write as soon as it lands."""
@@ -332,6 +398,11 @@ class MilvusStore:
             self._milvus, self._loaded = None, False
             if self.local:
                 _release_local(self.uri)
+
+
+def _generation(manifest: dict) -> str:
+    """What `generation()` reports for this manifest: its counter and token."""
+    return f"{manifest['generation']}-{manifest['token']}"
 
 
 def _check_documents(documents: Sequence[EmbeddedDocument], dimension: int) -> None:

@@ -1,7 +1,8 @@
 """One contract, every store: the FAISS store, Milvus Lite embedded from a `*.db` folder, and a Milvus Lite server."""
 
+import json
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -343,7 +344,7 @@ def test_a_reader_whose_milvus_collections_were_dropped_sees_no_index(
     assert reader.generation() == writer.generation() != ""
 
     for name in ("chunks", "documents", "meta"):
-        writer._client().drop_collection(f"{writer.prefix}_{name}")  # type: ignore[attr-defined]
+        drop(writer, name)
 
     assert reader.generation() == ""
     assert reader.documents() == {}
@@ -351,18 +352,26 @@ def test_a_reader_whose_milvus_collections_were_dropped_sees_no_index(
     assert reader.generation() == writer.generation() != ""
 
 
-def test_a_reader_searching_while_a_rebuild_drops_the_chunks_gets_no_hits_not_an_error(
+def test_a_reader_searching_when_the_chunks_are_gone_gets_no_hits_not_an_error(
     open_store: Opener, documents: list[Document]
 ) -> None:
     writer, reader = open_store(), open_store()
     if isinstance(writer, FaissStore):
-        pytest.skip("Milvus only: a rebuild drops and refills the collections readers search")
+        pytest.skip("Milvus only: its collections can be dropped under a reader")
     build(writer, documents)
     assert search(reader, "cod harbour")
 
-    writer._client().drop_collection(f"{writer.prefix}_chunks")  # type: ignore[attr-defined]
+    drop(writer, "chunks")
 
     assert search(reader, "cod harbour") == []
+
+
+def drop(store: DocumentStore, name: str) -> None:
+    """Drop one of a Milvus store's collections, and the alias that names it."""
+    client, alias = store._client(), f"{store.prefix}_{name}"  # type: ignore[attr-defined]
+    collection = client.describe_alias(alias)["collection_name"]
+    client.drop_alias(alias)  # Milvus refuses to drop a collection an alias points at; Milvus Lite drops both
+    client.drop_collection(collection)
 
 
 class WriterDied(Exception):
@@ -391,7 +400,7 @@ def die_before_document_rows(store: DocumentStore, monkeypatch: pytest.MonkeyPat
     put = store._upsert  # type: ignore[attr-defined]
 
     def chunks_only(collection: str, rows: list[dict]) -> None:
-        if collection.endswith("documents") and rows:
+        if "documents" in collection and rows:  # qa_documents, or a rebuild's qa_documents_<version>
             raise WriterDied(collection)
         put(collection, rows)
 
@@ -457,6 +466,193 @@ def test_a_first_build_that_died_leaves_no_index_to_serve(
         build(writer, documents)
 
     assert writer.settings() is None and writer.generation() == "", "the next start builds the index anew"
+
+
+def aliased(store: DocumentStore) -> dict[str, str]:
+    """The collection each of a Milvus store's aliases points at."""
+    client = store._client()  # type: ignore[attr-defined]
+    names = (f"{store.prefix}_{name}" for name in ("chunks", "documents", "meta"))  # type: ignore[attr-defined]
+    return {alias: client.describe_alias(alias)["collection_name"] for alias in names}
+
+
+def collections(store: DocumentStore) -> set[str]:
+    """The collections of a Milvus store's prefix (and any other prefix that begins with it)."""
+    listed = store._client().list_collections()  # type: ignore[attr-defined]
+    return {name for name in listed if name.startswith(f"{store.prefix}_")}  # type: ignore[attr-defined]
+
+
+def build_before_aliases(store: DocumentStore, documents: list[Document]) -> None:
+    """A Milvus store as built before rebuilds switched aliases: collections bearing the names the store reads by."""
+    from index import milvus_schema as schema
+    from index.milvus_store import FORMAT_VERSION
+
+    settings = IndexSettings("fake", 64, CHUNKING)
+    client, prefix = store._client(), store.prefix  # type: ignore[attr-defined]
+    schema.create_collections(client, prefix, settings.dimension)
+    manifest = {"format_version": FORMAT_VERSION, **asdict(settings), "generation": 1, "token": "before"}
+    row = {"key": "manifest", "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}
+    client.upsert(f"{prefix}_meta", [row])
+    store.write(settings, embed(documents))  # an update, written in place as before
+
+
+@pytest.mark.parametrize("layout", ["aliases", "collections"])
+def test_readers_see_the_whole_old_index_until_a_rebuild_switches_to_the_new_one(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    """`collections`: a store built before rebuilds switched aliases, whose first rebuild moves it to them."""
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    if layout == "aliases":
+        build(writer, documents)
+    else:
+        build_before_aliases(writer, documents)
+    generation, listed = reader.generation(), reader.documents()
+    assert sorted(listed) == ["comet", "harbour", "orchard"]
+    seen = []
+    put = writer._upsert  # type: ignore[attr-defined]
+
+    def looking(collection: str, rows: list[dict]) -> None:
+        if "documents" in collection and rows:  # the new chunks are written, their texts not yet
+            hits = search(reader, "lighthouse keeper cod harbour", 1)
+            seen.append((reader.generation(), reader.documents(), [hit.chunk.document_id for hit in hits]))
+        put(collection, rows)
+
+    monkeypatch.setattr(writer, "_upsert", looking)
+    writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+
+    assert seen == [(generation, listed, ["harbour"])]
+    assert reader.generation() == writer.generation() != generation
+    assert sorted(reader.documents()) == ["pier"]
+    assert search(reader, "ferries pier dawn", 1)[0].chunk.document_id == "pier"
+    assert collections(writer) == set(aliased(writer).values()), "the old collections were dropped"
+
+
+def test_a_rebuild_that_died_leaves_the_old_index_and_the_next_drops_what_it_built(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    build(writer, documents)
+    generation, listed = reader.generation(), reader.documents()
+    die_before_document_rows(writer, monkeypatch)
+
+    with pytest.raises(WriterDied):
+        writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+
+    assert reader.generation() == writer.generation() == generation
+    assert reader.documents() == listed
+    assert reader.document("harbour") == next(d for d in documents if d.id == "harbour")
+    assert search(reader, "cider", 1)[0].chunk.document_id == "orchard"
+    assert len(collections(writer)) == 6, "the three in use and the three it was filling"
+    monkeypatch.undo()
+    writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+
+    assert sorted(reader.documents()) == ["pier"]
+    assert collections(writer) == set(aliased(writer).values()), "nothing of either earlier build is left"
+
+
+def test_a_rebuild_that_died_between_switching_aliases_is_mended_by_the_next(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    build(writer, documents)
+    client = writer._client()  # type: ignore[attr-defined]
+    switch = client.alter_alias
+
+    def dying_at_the_meta(collection: str, alias: str, **kwargs: object) -> None:
+        if alias.endswith("_meta"):
+            raise WriterDied(alias)
+        switch(collection, alias, **kwargs)
+
+    monkeypatch.setattr(client, "alter_alias", dying_at_the_meta)
+    with pytest.raises(WriterDied):
+        writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+    monkeypatch.undo()
+
+    writer.write(IndexSettings("fake", 64, CHUNKING), embed(documents), fresh=True)
+
+    assert sorted(writer.documents()) == ["comet", "harbour", "orchard"]
+    assert search(writer, "cider", 1)[0].chunk.document_id == "orchard"
+    assert len(set(aliased(writer).values())) == 3
+    assert collections(writer) == set(aliased(writer).values())
+
+
+def test_a_search_that_reached_a_collection_a_rebuild_then_dropped_asks_again(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: a FAISS snapshot keeps its files")
+    from index import milvus_store
+
+    build(writer, documents)
+    before = aliased(writer)[f"{writer.prefix}_chunks"]  # type: ignore[attr-defined]
+    searched = milvus_store.hybrid_search
+    asked: list[str] = []
+
+    def rebuilt_meanwhile(client: object, collection: str, *rest: object) -> list:
+        asked.append(collection)
+        if len(asked) == 1:  # as if Milvus had found the alias's collection just before the switch
+            writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+            collection = before
+        return searched(client, collection, *rest)
+
+    monkeypatch.setattr(milvus_store, "hybrid_search", rebuilt_meanwhile)
+
+    assert search(reader, "ferries pier dawn", 1)[0].chunk.document_id == "pier"
+    assert len(asked) == 2
+
+
+def test_a_rebuild_drops_no_collection_of_a_store_whose_prefix_begins_with_its_own(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store()
+    if isinstance(store, FaissStore):
+        pytest.skip("Milvus only: collections under a prefix")
+    from index.milvus_store import MilvusStore
+
+    assert isinstance(store, MilvusStore)
+    other = MilvusStore(store.uri, collection=f"{store.prefix}_chunks", token=store.token)
+    try:
+        build(other, documents)
+        die_before_document_rows(other, monkeypatch)
+        with pytest.raises(WriterDied):
+            other.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+        monkeypatch.undo()
+        left = collections(other)
+        assert len(left) == 6, "its index and a half-built rebuild"
+
+        build(store, documents)
+        store.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+
+        assert left <= collections(store), "the other store's collections are all there"
+        assert collections(store) - left == set(aliased(store).values())
+        assert sorted(other.documents()) == ["comet", "harbour", "orchard"]
+    finally:
+        other.close()
+
+
+def test_only_a_prefix_own_versioned_collections_are_its_versions() -> None:
+    pytest.importorskip("pymilvus")
+    from index.milvus_schema import is_version
+
+    version = "0123456789ab"
+    assert is_version("qa", f"qa_chunks_{version}")
+    assert is_version("qa", f"qa_meta_{version}")
+    for name in [
+        "qa_chunks",  # an alias, or a collection of a store built before aliases
+        f"qa_test_chunks_{version}",
+        f"qa_chunks_meta_{version}",  # prefix qa_chunks
+        f"qa_meta_chunks_{version}",
+        f"qa_chunks_{version}0",
+        f"qa_chunks_{version.upper()}",
+        f"qa.chunks_{version}",
+    ]:
+        assert not is_version("qa", name), name
 
 
 def test_a_long_document_round_trips_in_parts(store: DocumentStore) -> None:
