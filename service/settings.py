@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     milvus_collection: str = Field(
         "qa",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
-        description="Prefix of the Milvus collections (qa_chunks, qa_documents, qa_meta): one index per prefix",
+        description="Prefix of the Milvus collection aliases (qa_chunks, qa_documents, qa_meta; a rebuild points them at new versioned collections): one index per prefix",
     )
     corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
