@@ -176,25 +176,44 @@ def _answered_from_first(open_test: dict, open_calibration: dict) -> str:
 
 def model_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
     """The model card: what the weights are, what they were trained on, how, and what they score."""
+    open_test = report["open_test"]
+    return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on SQuAD
+
+{_training_card(report, calibration_articles, test_articles)}- No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
+  threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span
+  is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
+  calibrated the same way on retrieval over the calibration articles' paragraphs.{_early_exit(report)}
+
+{_reproduction(report)}`--calibrate-only` keeps the weights and only recalibrates both thresholds and rewrites these figures (a few minutes).
+
+{_figures(report)}"""
+
+
+def _training_card(report: dict, calibration_articles: tuple[str, ...], test_articles: tuple[str, ...]) -> str:
+    """Base, data, stages, weights and hyperparameters; for weights that carry no training report (a stage's folder
+    from a checkpoint run, say), a line that says so and the articles the figures use."""
+    articles = (
+        f"calibration articles {', '.join(calibration_articles)} (no-answer thresholds, progress figures); test articles"
+        f" {', '.join(test_articles)} (never trained or calibrated on)"
+    )
+    if "training" not in report:
+        return (
+            "- Training: not recorded with these weights (their reader_config.json holds no training report, as in a"
+            f" stage's folder); {_figures_precision(report)}.\n- Figures: {articles}.\n"
+        )
     training = report["training"]
-    test, calibration = report["test"], report["calibration"]
-    open_test, open_calibration = report["open_test"], report["open_calibration"]
-    plan = _plan(report)
-    seconds = sum(run["train_seconds"] for run in _runs(report))
     unfinished = (
         f"- **Weights of an unfinished run**, exported at {report['unfinished']}, after {report['train_seconds']} s"
         " of training; the stages below are the run's plan, and its figures are these weights' own.\n"
         if report.get("unfinished")
         else ""
     )
-    return f"""# Span reader (extractive QA), MiniLM-L6 fine-tuned on SQuAD
-
-{unfinished}- Base model: {_base(report)}
+    return f"""{unfinished}- Base model: {_base(report)}
 - Data: the SQuAD files in ../shared/data/squad (CC BY-SA 4.0; Rajpurkar et al.): the SQuAD 1.0 training set and the
   v1.1 / v2.0 dev-article share, by whole article: calibration articles {", ".join(calibration_articles)} (no-answer
   thresholds, progress figures); test articles {", ".join(test_articles)} (never trained or calibrated on); every other
   article for training.
-- Stages ({plan}):
+- Stages ({_plan(report)}):
   - `answerable`: {_answerable(training)}{_cloze(training)};
   - `abstain`, from the weights of {_abstain_start(training)}: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
@@ -205,19 +224,25 @@ def model_card(report: dict, calibration_articles: tuple[str, ...], test_article
   weight decay {training["weight_decay"]}, max length {training["max_length"]} with doc stride {training["stride"]}, dynamic padding over
   length-grouped batches, bfloat16 autocast on CPUs that support it, span targets {_targets(training)}{_offsets(training)}, seed {training["seed"]};
   {report["train_windows"]} training windows in all, {report["train_seconds"]} s of training.
-- No-answer rule: answer when best span score − no-answer score > {report["null_threshold"]:.3f} (logit units), the
-  threshold that maximised F1 on the calibration articles. In open use (retrieved passages, `top_k` {open_test["top_k"]}) each span
-  is judged against its own window's no-answer score, with a threshold of its own ({report["open_null_threshold"]:.3f}),
-  calibrated the same way on retrieval over the calibration articles' paragraphs.{_early_exit(report)}
+"""
 
-Reproduce (training took {seconds / 3600:.1f} hours in all on this project's 2-core CPU machine, calibration a few minutes
+
+def _reproduction(report: dict) -> str:
+    if "training" not in report:
+        return ""
+    seconds = sum(run["train_seconds"] for run in _runs(report))
+    return f"""Reproduce (training took {seconds / 3600:.1f} hours in all on this project's 2-core CPU machine, calibration a few minutes
 more; a run writes a checkpoint every ten minutes and `--resume` continues it after an interruption):
 
 {_reproduce(report)}
 
-`--calibrate-only` keeps the weights and only recalibrates both thresholds and rewrites these figures (a few minutes).
+"""
 
-## Figures (reader mode: the gold paragraph given)
+
+def _figures(report: dict) -> str:
+    test, calibration = report["test"], report["calibration"]
+    open_test, open_calibration = report["open_test"], report["open_calibration"]
+    return f"""## Figures (reader mode: the gold paragraph given)
 
 | split | questions | exact match | F1 | HasAns F1 | NoAns accuracy |
 |---|---|---|---|---|---|

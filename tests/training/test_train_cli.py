@@ -139,3 +139,16 @@ def test_the_card_says_how_first_occurrence_offsets_were_treated() -> None:
     assert "--seed 48 --abstain-answerable" in cards[False] and "--no-relocate-first-occurrences" in cards[False]
     # the shipped reader's own runs predate the option: its card claims no relocation
     assert "shares the most question words" not in model_card(shipped, ("Cal",), ("Test",))
+
+
+def test_weights_without_a_training_report_still_get_a_card_with_their_figures() -> None:
+    """`--calibrate-only` on a stage's folder (no training report in its reader_config.json) writes a card too."""
+    shipped, _ = shipped_first_pass()
+    figures_only = {key: value for key, value in shipped.items() if key not in ("training", "base_reader", "stages")}
+
+    card = model_card(figures_only, ("Cal",), ("Test",))
+
+    assert "Training: not recorded with these weights" in card and "test articles Test" in card
+    assert "Reproduce" not in card and "Hyperparameters" not in card
+    assert f"| test articles | {shipped['test']['questions']} |" in card
+    assert f"({shipped['open_null_threshold']:.3f})" in card
