@@ -1,5 +1,6 @@
 """Sentence-aware chunks that remember where they stand: document.text[chunk.start:chunk.end] == chunk.text."""
 
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,9 @@ from index.sentences import sentence_spans
 class ChunkingSettings:
     max_tokens: int = 96
     overlap_sentences: int = 1
+    # A paragraph (a line of text) of at most this many tokens is never split: it is one unit of a chunk, and a chunk of
+    # its own where it is longer than `max_tokens`. 0: chunks are sentence windows that may cut a paragraph.
+    paragraph_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -35,11 +39,34 @@ LONGEST_SENTENCE_TOKENS = 256
 
 
 def chunk_units(
-    text: str, max_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens
+    text: str, max_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens, paragraph_tokens: int = 0
 ) -> list[tuple[int, int]]:
     """What chunks are made of: the text's sentences, except that one over LONGEST_SENTENCE_TOKENS is cut between
     words into runs of at most `max_tokens`, or of LONGEST_SENTENCE_TOKENS where that is less (a single word longer
-    than that stands alone)."""
+    than that stands alone); with `paragraph_tokens`, the sentences of a paragraph of at most that many tokens (and
+    LONGEST_SENTENCE_TOKENS) are one unit."""
+    units = _sentence_units(text, max_tokens, count_tokens)
+    if not paragraph_tokens:
+        return units
+    most = min(paragraph_tokens, LONGEST_SENTENCE_TOKENS)
+    paragraphs = [(line.start(), line.end()) for line in re.finditer(r"[^\n]+", text)]
+
+    def paragraph_of(position: int, unit: tuple[int, int]) -> int:
+        """The index of the paragraph holding the whole unit; a unit across a line break is a group of its own."""
+        inside = (i for i, (start, end) in enumerate(paragraphs) if start <= unit[0] and unit[1] <= end)
+        return next(inside, -1 - position)
+
+    merged: list[tuple[int, int]] = []
+    keyed = ((paragraph_of(position, unit), unit) for position, unit in enumerate(units))
+    for _, group in itertools.groupby(keyed, key=lambda pair: pair[0]):
+        members = [unit for _, unit in group]
+        if len(members) > 1 and count_tokens(text[members[0][0] : members[-1][1]]) <= most:
+            members = [(members[0][0], members[-1][1])]
+        merged += members
+    return merged
+
+
+def _sentence_units(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> list[tuple[int, int]]:
     most = min(max_tokens, LONGEST_SENTENCE_TOKENS)
     units: list[tuple[int, int]] = []
     for start, end in sentence_spans(text):
@@ -66,7 +93,7 @@ def chunk_document(
     """
     text = document.text
     most = min(settings.max_tokens, LONGEST_SENTENCE_TOKENS)  # a chunk the embedder reads to its end
-    spans = chunk_units(text, most, count_tokens)
+    spans = chunk_units(text, most, count_tokens, settings.paragraph_tokens)
     sizes = [count_tokens(text[s:e]) for s, e in spans]
     chunks: list[Chunk] = []
     first = 0

@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         description="Longest chunk, in estimated tokens: at most what the embedder reads",
     )
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
+    chunk_paragraph_tokens: int = Field(
+        0,
+        ge=0,
+        le=LONGEST_SENTENCE_TOKENS,
+        description="A paragraph (a line of text) of at most this many estimated tokens is never split across chunks;"
+        " 0: chunks are sentence windows that may cut a paragraph",
+    )
     max_question_chars: int = Field(
         MAX_QUESTION_CHARS,
         ge=1,
@@ -105,7 +112,7 @@ class Settings(BaseSettings):
 
     @property
     def chunking(self) -> ChunkingSettings:
-        return ChunkingSettings(self.chunk_max_tokens, self.chunk_overlap_sentences)
+        return ChunkingSettings(self.chunk_max_tokens, self.chunk_overlap_sentences, self.chunk_paragraph_tokens)
 
     @property
     def writes_enabled(self) -> bool:

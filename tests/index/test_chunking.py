@@ -23,6 +23,8 @@ SETTINGS = [
     ChunkingSettings(30, 2),
     ChunkingSettings(20, 5),
     ChunkingSettings(4, 0),  # about one sentence a chunk, so text between sentences must still be in one
+    ChunkingSettings(30, 1, 60),  # whole paragraphs of up to 60 tokens
+    ChunkingSettings(96, 1, 192),
 ]
 
 LONG_SENTENCE = "This single sentence keeps going " + "and going " * 60 + "until it finally stops."
@@ -49,7 +51,7 @@ AWKWARD_TEXTS = {
 def assert_well_formed(document: Document, chunks: list[Chunk], chunking: ChunkingSettings) -> None:
     """Every property a chunk list promises, checked against the document text itself."""
     text = document.text
-    spans = chunk_units(text, chunking.max_tokens)
+    spans = chunk_units(text, chunking.max_tokens, paragraph_tokens=chunking.paragraph_tokens)
     sentences = sentence_spans(text)
     long = [(s, e) for s, e in sentences if approximate_tokens(text[s:e]) > LONGEST_SENTENCE_TOKENS]
     assert chunks or not text.strip()
@@ -93,6 +95,21 @@ def test_awkward_texts_chunk_cleanly(name: str, chunking: ChunkingSettings) -> N
     document = Document(name, name, f"{name}.txt", AWKWARD_TEXTS[name])
 
     assert_well_formed(document, chunk_document(document, chunking), chunking)
+
+
+def test_a_paragraph_that_fits_is_never_split_and_never_joined_past_the_limit() -> None:
+    first = "Scale was founded in 2016. It labels data. Meta took a 49% stake in it."
+    second = "OpenAI is phasing out its work with Scale. It said so on Wednesday."
+    document = Document("p", "p", "p.txt", f"{first}\n{second}\nA short line.")
+    per_sentence = ChunkingSettings(max_tokens=10, overlap_sentences=1)
+
+    sentence_windows = [c.text for c in chunk_document(document, per_sentence)]
+    paragraphs = [c.text for c in chunk_document(document, ChunkingSettings(10, 1, paragraph_tokens=40))]
+    too_small = [c.text for c in chunk_document(document, ChunkingSettings(10, 1, paragraph_tokens=12))]
+
+    assert first not in sentence_windows
+    assert paragraphs == [first, second, "A short line."]
+    assert too_small == sentence_windows  # paragraphs over paragraph_tokens are cut into sentence windows as before
 
 
 def test_sentence_longer_than_the_limit_stands_alone() -> None:
@@ -179,7 +196,7 @@ def texts(draw: st.DrawFn) -> str:
 @settings(max_examples=150, deadline=None, database=None, derandomize=True, phases=[Phase.explicit, Phase.generate])
 @given(
     text=texts(),
-    chunking=st.builds(ChunkingSettings, st.integers(4, 60), st.integers(0, 3)),
+    chunking=st.builds(ChunkingSettings, st.integers(4, 60), st.integers(0, 3), st.sampled_from([0, 0, 8, 40, 256])),
 )
 @example(text="Meta. Meta. Meta. Mr.?!\n", chunking=ChunkingSettings(4, 0))
 def test_chunk_offsets_round_trip_on_random_texts(text: str, chunking: ChunkingSettings) -> None:
