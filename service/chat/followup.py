@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from service.chat.mentions import (
     AUXILIARIES,
     FUNCTION_WORDS,
+    NON_PERSON_WORDS,
     NOT_NAMES,
     NOT_NOUNS,
     PREPOSITIONS,
@@ -322,13 +323,20 @@ def _reports_its_subject(before: str, pronoun: str) -> bool:
 
 
 def _reports_an_organisation(before: str, pronoun: str) -> bool:
-    """'What did the Google spokesperson say it would do?', 'What did Greggs announce they would close?': 'it' or
-    'they' right after a verb of saying whose speaker names an organisation stands for it. A speaker who is only a
-    person ('What did Tomas Berg say it would cost?') leaves 'it' to refer back."""
+    """'What did the Google spokesperson say it would do?', 'What did Northwind Bakeries announce it would close?':
+    'it' or 'they' right after a verb of saying whose speaker names an organisation stands for it. The name must be
+    one: a modifier of a common noun ('the Google spokesperson') or a name with a company word in it. A speaker who is
+    a person ('What did Tomas Berg say it would cost?', 'What did the lawyer Sean O'Brien say it would cost?') leaves
+    'it' to refer back."""
     match = REPORTED_BY.match(before.strip())
     if not match or pronoun not in {"it", "they"}:
         return False
-    return any(m.kind == "name" for m in mentions(match.group("speaker")))
+    speaker = match.group("speaker").strip()
+    return any(
+        m.kind == "name"
+        and (bool(re.match(r"\s+[a-z]", speaker[m.end :])) or bool(NON_PERSON_WORDS & set(m.text.lower().split())))
+        for m in mentions(speaker)
+    )
 
 
 def _wh_subject_owns(text: str, pronoun: str) -> bool:
