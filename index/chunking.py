@@ -1,6 +1,5 @@
 """Sentence-aware chunks that remember where they stand: document.text[chunk.start:chunk.end] == chunk.text."""
 
-import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,21 +48,25 @@ def chunk_units(
     if not paragraph_tokens:
         return units
     most = min(paragraph_tokens, LONGEST_SENTENCE_TOKENS)
-    paragraphs = [(line.start(), line.end()) for line in re.finditer(r"[^\n]+", text)]
-
-    def paragraph_of(position: int, unit: tuple[int, int]) -> int:
-        """The index of the paragraph holding the whole unit; a unit across a line break is a group of its own."""
-        inside = (i for i, (start, end) in enumerate(paragraphs) if start <= unit[0] and unit[1] <= end)
-        return next(inside, -1 - position)
-
     merged: list[tuple[int, int]] = []
-    keyed = ((paragraph_of(position, unit), unit) for position, unit in enumerate(units))
-    for _, group in itertools.groupby(keyed, key=lambda pair: pair[0]):
-        members = [unit for _, unit in group]
-        if len(members) > 1 and count_tokens(text[members[0][0] : members[-1][1]]) <= most:
-            members = [(members[0][0], members[-1][1])]
-        merged += members
-    return merged
+    group: list[tuple[int, int]] = []  # the units of one line so far, in text order
+    for unit in units:
+        # A line break between two units ends a paragraph; a unit across one (sentence_spans splits there, so none
+        # is expected) stands alone.
+        if group and "\n" in text[group[-1][0] : unit[1]]:
+            merged += _whole(text, group, most, count_tokens)
+            group = []
+        group.append(unit)
+    return merged + _whole(text, group, most, count_tokens)
+
+
+def _whole(
+    text: str, group: list[tuple[int, int]], most: int, count_tokens: Callable[[str], int]
+) -> list[tuple[int, int]]:
+    """The sentence units of one paragraph as one unit where the paragraph fits in `most` tokens."""
+    if len(group) > 1 and count_tokens(text[group[0][0] : group[-1][1]]) <= most:
+        return [(group[0][0], group[-1][1])]
+    return group
 
 
 def _sentence_units(text: str, max_tokens: int, count_tokens: Callable[[str], int]) -> list[tuple[int, int]]:

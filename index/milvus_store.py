@@ -170,7 +170,8 @@ class MilvusStore:
 
     def _rebuild(self, settings: IndexSettings, upsert: Sequence[EmbeddedDocument], previous: dict | None) -> str:
         """Build the index in collections of a new version, then switch the aliases to them: until then readers
-        answer from the previous index, which a writer that dies midway leaves as it was."""
+        answer from the previous index, which a writer that dies before the switch leaves as it was (one that dies
+        between the three alias moves leaves them split until the next rebuild moves all three)."""
         latest = list({e.document.id: e for e in upsert}.values())  # an id given twice: the last one stands
         _check_documents(latest, settings.dimension)
         self._drop_unaliased()  # what a rebuild that died left

@@ -66,15 +66,17 @@ class Settings(BaseSettings):
         96,
         ge=16,
         le=LONGEST_SENTENCE_TOKENS,
-        description="Longest chunk, in estimated tokens: at most what the embedder reads",
+        description="Longest chunk, in estimated tokens: at most what the embedder reads (a paragraph kept whole under"
+        " chunk_paragraph_tokens may be longer, up to that)",
     )
     chunk_overlap_sentences: int = Field(1, ge=0, le=5)
     chunk_paragraph_tokens: int = Field(
         0,
         ge=0,
         le=LONGEST_SENTENCE_TOKENS,
-        description="A paragraph (a line of text) of at most this many estimated tokens is never split across chunks;"
-        " 0: chunks are sentence windows that may cut a paragraph",
+        description="A paragraph (a line of text) of at most this many estimated tokens is never split across chunks,"
+        " and chunk_overlap_sentences then counts such a paragraph as one sentence; 0: chunks are sentence windows"
+        " that may cut a paragraph",
     )
     max_question_chars: int = Field(
         MAX_QUESTION_CHARS,
