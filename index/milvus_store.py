@@ -104,12 +104,13 @@ class MilvusStore:
         return True
 
     def _read(self, read: Callable[[], Result], missing: Result) -> Result:
-        """`read()`, or `missing` when there is no index. Tried a second time when a collection it read is gone: a
-        rebuild drops the collections it switched the aliases away from, and a read under way may still have
-        reached one; the aliases name the new ones by then."""
+        """`read()`, or `missing` when there is no index. Once the collections are known, `read()` goes first, without
+        asking whether they exist (a round trip on every request of a replica). Tried a second time, after that
+        question, when a collection it read is gone: a rebuild drops the collections it switched the aliases away
+        from, and a read under way may still have reached one; the aliases name the new ones by then."""
         for _ in range(2):
             try:
-                return read() if self._ready() else missing
+                return read() if self._loaded or self._ready() else missing
             except MilvusException as error:
                 if error.code != COLLECTION_NOT_FOUND:
                     raise
@@ -132,17 +133,7 @@ class MilvusStore:
         )
 
     def generation(self) -> str:
-        # Polled by every request of a replica: once the collections are known, one read of the meta row (a round
-        # trip) rather than asking first whether they exist (a second one).
-        if self._loaded:
-            try:
-                rows = self._client().get(self._name(schema.META), ids=[MANIFEST], output_fields=["value"])
-            except MilvusException as error:
-                if error.code != COLLECTION_NOT_FOUND:
-                    raise
-                self._loaded = False  # dropped under us: look again below
-            else:
-                return _generation(json.loads(rows[0]["value"])) if rows else ""
+        # Polled by every request of a replica: once the collections are known, one read of the meta row (see _read).
         manifest = self._manifest()
         return _generation(manifest) if manifest else ""
 
