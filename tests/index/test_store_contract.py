@@ -395,16 +395,25 @@ def die_before_deleting(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(store, "_delete", deleting)
 
 
-def die_before_document_rows(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The store writes chunk rows, then dies at its first document (text-part) rows."""
+def before_document_rows(store: DocumentStore, monkeypatch: pytest.MonkeyPatch, then: Callable[[str], None]) -> None:
+    """`then(collection)` each time the store is about to write document (text-part) rows, its chunk rows written."""
     put = store._upsert  # type: ignore[attr-defined]
 
-    def chunks_only(collection: str, rows: list[dict]) -> None:
+    def watched(collection: str, rows: list[dict]) -> None:
         if "documents" in collection and rows:  # qa_documents, or a rebuild's qa_documents_<version>
-            raise WriterDied(collection)
+            then(collection)
         put(collection, rows)
 
-    monkeypatch.setattr(store, "_upsert", chunks_only)
+    monkeypatch.setattr(store, "_upsert", watched)
+
+
+def die_before_document_rows(store: DocumentStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store writes chunk rows, then dies at its first document (text-part) rows."""
+
+    def die(collection: str) -> None:
+        raise WriterDied(collection)
+
+    before_document_rows(store, monkeypatch, die)
 
 
 def test_a_writer_that_died_mid_replace_leaves_no_chunk_a_search_returns_and_the_next_write_tidies_it(
@@ -510,15 +519,12 @@ def test_readers_see_the_whole_old_index_until_a_rebuild_switches_to_the_new_one
     generation, listed = reader.generation(), reader.documents()
     assert sorted(listed) == ["comet", "harbour", "orchard"]
     seen = []
-    put = writer._upsert  # type: ignore[attr-defined]
 
-    def looking(collection: str, rows: list[dict]) -> None:
-        if "documents" in collection and rows:  # the new chunks are written, their texts not yet
-            hits = search(reader, "lighthouse keeper cod harbour", 1)
-            seen.append((reader.generation(), reader.documents(), [hit.chunk.document_id for hit in hits]))
-        put(collection, rows)
+    def looking(_: str) -> None:  # the new chunks are written, their texts not yet
+        hits = search(reader, "lighthouse keeper cod harbour", 1)
+        seen.append((reader.generation(), reader.documents(), [hit.chunk.document_id for hit in hits]))
 
-    monkeypatch.setattr(writer, "_upsert", looking)
+    before_document_rows(writer, monkeypatch, looking)
     writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
 
     assert seen == [(generation, listed, ["harbour"])]
