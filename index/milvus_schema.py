@@ -23,6 +23,9 @@ DOCUMENTS = "documents"
 META = "meta"
 COLLECTIONS = (CHUNKS, DOCUMENTS, META)
 VERSION_CHARS = 12  # hex digits
+# The version a store built before aliases gives its collections when its first rebuild moves it to aliases: they keep
+# their rows under this name until the alias is made, and are dropped with the rebuild's other leftovers.
+BEFORE_ALIASES = "0" * VERSION_CHARS
 MAX_VARCHAR_BYTES = 65_535
 TEXT_PART_CHARS = 16_000  # UTF-8 takes at most 4 bytes a character, so a part always fits a VARCHAR
 MAX_ID_BYTES = 512
@@ -106,7 +109,14 @@ def collection_name(prefix: str, collection: str, version: str = "") -> str:
 
 def new_version() -> str:
     """A rebuild's version: 12 random hex digits, so that one that died never collides with the next."""
-    return uuid.uuid4().hex[:VERSION_CHARS]
+    while (version := uuid.uuid4().hex[:VERSION_CHARS]) == BEFORE_ALIASES:
+        pass  # one chance in 2**48
+    return version
+
+
+def version_of(name: str) -> str:
+    """The version of a versioned collection's name (`is_version`)."""
+    return name.rsplit("_", 1)[1]
 
 
 def is_version(prefix: str, name: str) -> bool:

@@ -14,9 +14,11 @@ through one of them (Milvus Lite's server does not support concurrent writers to
 
 A rebuild (`fresh`, or the first build) fills three new collections beside those in use, named with a version
 (`qa_chunks_<12 hex digits>`), then points the aliases everything reads and writes by (`qa_chunks`, `qa_documents`,
-`qa_meta`) at them, the meta row's last, and drops the collections no alias points at any longer. Readers answer from
-the previous index until the switch; a writer that dies before it leaves that index as it was, and the next rebuild
-drops what it had built.
+`qa_meta`) at them, chunks first and the meta row last, and drops the collections no alias points at any longer.
+Readers answer from the previous index until the switch; a writer that dies before it leaves that index as it was, and
+the next rebuild drops what it had built; one that dies between the alias moves leaves the switch for the next write to
+finish (`_mend_switch`). A store built before aliases keeps its rows until its first rebuild's switch: its collections
+are renamed aside, not dropped, and dropped only once the aliases name the new ones.
 """
 
 import contextlib
@@ -154,6 +156,7 @@ class MilvusStore:
         fresh: bool = False,
     ) -> str:
         with self.writing():
+            self._mend_switch()
             manifest = self._manifest()
             if fresh or manifest is None:
                 return self._rebuild(settings, upsert, manifest)
@@ -162,7 +165,7 @@ class MilvusStore:
     def _rebuild(self, settings: IndexSettings, upsert: Sequence[EmbeddedDocument], previous: dict | None) -> str:
         """Build the index in collections of a new version, then switch the aliases to them: until then readers
         answer from the previous index, which a writer that dies before the switch leaves as it was (one that dies
-        between the three alias moves leaves them split until the next rebuild moves all three)."""
+        between the three alias moves leaves them split until the next write finishes the switch)."""
         latest = list({e.document.id: e for e in upsert}.values())  # an id given twice: the last one stands
         _check_documents(latest, settings.dimension)
         self._drop_unaliased()  # what a rebuild that died left
@@ -215,22 +218,63 @@ class MilvusStore:
         return _generation(manifest)
 
     def _switch(self, built: dict[str, str]) -> None:
-        """Point the aliases at the rebuilt collections, loaded and flushed already; the meta row's last, so that a
-        reader that sees the new generation finds the new chunks and texts behind the other two."""
+        """Point the aliases at the rebuilt collections, loaded and flushed already: chunks first, so that a switch
+        that died midway can be told from one never begun (`_mend_switch`), and the meta row's last, so that a reader
+        that sees the new generation finds the new chunks and texts behind the other two."""
+        aliases = set(self._client().list_aliases()["aliases"])
+        for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+            self._point(collection, built[collection], aliases)
+
+    def _point(self, collection: str, target: str, aliases: set[str]) -> None:
+        """Point `collection`'s alias at `target`. Where there is no alias yet (the first build, or a store built
+        before aliases, whose collection bears the alias's name) it is made; Milvus refuses an alias named like a
+        collection, so such a collection is first renamed to the version `BEFORE_ALIASES`, rows and all: for that
+        one round trip a reader finds no such collection and answers as from no index (searches ask once more), and a
+        writer that dies in between leaves it to `_mend_switch`, which renames it back or makes the alias."""
+        client, alias = self._client(), self._name(collection)
+        if alias in aliases:
+            client.alter_alias(target, alias)
+            return
+        if client.has_collection(alias):
+            client.rename_collection(alias, schema.collection_name(self.prefix, collection, schema.BEFORE_ALIASES))
+        client.create_alias(target, alias)
+
+    def _mend_switch(self) -> None:
+        """Finish what a rebuild that died while switching the aliases left half done, before anything else writes.
+        Its collections were sealed before the first alias moved, and the chunks' alias moves first: when that one
+        names a version, the other two are pointed at the same; when it names none, no switch began, except that a
+        store built before aliases may have had its chunks collection renamed aside, which is renamed back. Until
+        then readers answer from what the aliases name; a chunk whose document is stored at another version is passed
+        over, so no citation is ever wrong, and documents or the generation may lag the chunks."""
         client = self._client()
         aliases = set(client.list_aliases()["aliases"])
-        for collection in (schema.CHUNKS, schema.DOCUMENTS, schema.META):
+        chunks = self._name(schema.CHUNKS)
+        if chunks not in aliases:
+            aside = schema.collection_name(self.prefix, schema.CHUNKS, schema.BEFORE_ALIASES)
+            if not client.has_collection(chunks) and client.has_collection(aside):
+                client.rename_collection(aside, chunks)
+                self._loaded = False  # a renamed collection is released: loaded again on the next read
+                log.warning("renamed Milvus collection %s back to %s: a rebuild died before switching", aside, chunks)
+            return
+        version = schema.version_of(client.describe_alias(chunks)["collection_name"])
+        mended = False
+        for collection in (schema.DOCUMENTS, schema.META):
+            target = schema.collection_name(self.prefix, collection, version)
             alias = self._name(collection)
-            if alias in aliases:
-                client.alter_alias(built[collection], alias)
+            if alias in aliases and client.describe_alias(alias)["collection_name"] == target:
                 continue
-            # No alias yet: the first build, or a store built before aliases, whose collection bears the alias's name.
-            # Milvus refuses an alias named like a collection, so that collection is dropped (a no-op where there is
-            # none) right before the alias is made, once everything else is built: for that one round trip a reader
-            # finds no such collection and answers as from no index (searches ask once more). A writer that dies in
-            # between leaves the name to nothing, which reads as no index until a rebuild makes the alias.
-            client.drop_collection(alias)
-            client.create_alias(built[collection], alias)
+            if not client.has_collection(target):
+                raise IndexUnavailable(
+                    f"Milvus collection {target} at {self.uri}, which a rebuild that died was switching to, is gone;"
+                    " rebuild the index (`qa index build`)"
+                )
+            client.load_collection(target)
+            self._point(collection, target, aliases)
+            mended = True
+        if mended:
+            log.warning("finished switching Milvus aliases to version %s: a rebuild died midway", version)
+            self._loaded = False
+            self._drop_unaliased()
 
     def _drop_unaliased(self) -> None:
         """Drop this store's versioned collections that no alias points at: those a rebuild switched away from, or

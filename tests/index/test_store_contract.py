@@ -559,32 +559,82 @@ def test_a_rebuild_that_died_leaves_the_old_index_and_the_next_drops_what_it_bui
     assert collections(writer) == set(aliased(writer).values()), "nothing of either earlier build is left"
 
 
-def test_a_rebuild_that_died_between_switching_aliases_is_mended_by_the_next(
-    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch
+def dying_when(client: object, method: str, monkeypatch: pytest.MonkeyPatch, alias_suffix: str) -> None:
+    """Make `client.<method>(collection, alias)` die for the alias that ends in `alias_suffix`, as a writer killed there."""
+    original = getattr(client, method)
+
+    def dying(collection: str, alias: str, **kwargs: object) -> None:
+        if alias.endswith(alias_suffix):
+            raise WriterDied(alias)
+        original(collection, alias, **kwargs)
+
+    monkeypatch.setattr(client, method, dying)
+
+
+@pytest.mark.parametrize("died_at", ["_documents", "_meta"])
+@pytest.mark.parametrize("next_write", ["rebuild", "change"])
+def test_a_rebuild_that_died_between_switching_aliases_is_finished_by_the_next_write(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch, died_at: str, next_write: str
 ) -> None:
     writer = open_store()
     if isinstance(writer, FaissStore):
         pytest.skip("Milvus only: a FAISS generation is switched whole, or not at all")
+    settings = IndexSettings("fake", 64, CHUNKING)
     build(writer, documents)
-    client = writer._client()  # type: ignore[attr-defined]
-    switch = client.alter_alias
-
-    def dying_at_the_meta(collection: str, alias: str, **kwargs: object) -> None:
-        if alias.endswith("_meta"):
-            raise WriterDied(alias)
-        switch(collection, alias, **kwargs)
-
-    monkeypatch.setattr(client, "alter_alias", dying_at_the_meta)
+    dying_when(writer._client(), "alter_alias", monkeypatch, died_at)  # type: ignore[attr-defined]
     with pytest.raises(WriterDied):
-        writer.write(IndexSettings("fake", 64, CHUNKING), embed([PIER]), fresh=True)
+        writer.write(settings, embed([PIER]), fresh=True)
+    monkeypatch.undo()
+    assert len(set(aliased(writer).values())) == 3, "the chunks' alias names the rebuilt version, another does not"
+    for hit in search(writer, "ferries pier dawn cider", 5):  # half switched, a search still cites only what it reads
+        cited = writer.document(hit.chunk.document_id)
+        assert cited is not None and cited.text[hit.chunk.start : hit.chunk.end] == hit.chunk.text
+
+    if next_write == "rebuild":
+        writer.write(settings, embed(documents), fresh=True)
+        expected = ["comet", "harbour", "orchard"]
+    else:
+        comet = next(d for d in documents if d.id == "comet")
+        writer.write(settings, embed([comet]))
+        expected = ["comet", "pier"]
+
+    assert sorted(writer.documents()) == expected
+    question, answer = ("ferries pier dawn", "pier") if next_write == "change" else ("cider", "orchard")
+    assert search(writer, question, 1)[0].chunk.document_id == answer
+    versions = {name.rsplit("_", 1)[1] for name in aliased(writer).values()}
+    assert len(versions) == 1, "all three aliases name one version"
+    assert collections(writer) == set(aliased(writer).values()), "nothing else is left"
+
+
+@pytest.mark.parametrize("died_at", ["_chunks", "_documents"])
+def test_a_store_built_before_aliases_loses_nothing_when_its_first_rebuild_dies_while_switching(
+    open_store: Opener, documents: list[Document], monkeypatch: pytest.MonkeyPatch, died_at: str
+) -> None:
+    """The rebuild renames each old collection aside before it makes the alias that takes its name; killed between the
+    two, the next write renames the chunks back (nothing was switched yet) or finishes the switch."""
+    writer = open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: collections and aliases")
+    settings = IndexSettings("fake", 64, CHUNKING)
+    build_before_aliases(writer, documents)
+    dying_when(writer._client(), "create_alias", monkeypatch, died_at)  # type: ignore[attr-defined]
+    with pytest.raises(WriterDied):
+        writer.write(settings, embed([PIER]), fresh=True)
     monkeypatch.undo()
 
-    writer.write(IndexSettings("fake", 64, CHUNKING), embed(documents), fresh=True)
+    orchard = next(d for d in documents if d.id == "orchard")
+    writer.write(settings, embed([replace(orchard, title="Orchards")]))
 
-    assert sorted(writer.documents()) == ["comet", "harbour", "orchard"]
-    assert search(writer, "cider", 1)[0].chunk.document_id == "orchard"
-    assert len(set(aliased(writer).values())) == 3
-    assert collections(writer) == set(aliased(writer).values())
+    if died_at == "_chunks":  # the old index, as it was, with the change
+        assert sorted(writer.documents()) == ["comet", "harbour", "orchard"]
+        assert writer.documents()["orchard"].title == "Orchards"
+        assert search(writer, "cider", 1)[0].chunk.document_id == "orchard"
+        assert writer.document("harbour") == next(d for d in documents if d.id == "harbour")
+    else:  # the rebuilt index, with the change
+        assert sorted(writer.documents()) == ["orchard", "pier"]
+        assert search(writer, "ferries pier dawn", 1)[0].chunk.document_id == "pier"
+        assert len(set(aliased(writer).values())) == 3
+        assert collections(writer) == set(aliased(writer).values()), "the old collections went once switched"
 
 
 def test_a_search_that_reached_a_collection_a_rebuild_then_dropped_asks_again(
