@@ -15,6 +15,7 @@ from service.chat.mentions import (
     Mention,
     mentions,
 )
+from service.chat.verbs import finite_verb
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
 # Adjectives of an impersonal "it is ADJ that/to ...".
@@ -167,6 +168,8 @@ def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
         text = " ".join([fragment[:1].upper() + fragment[1:], words[0].lower(), *words[1:]])
         return text, f"'{body}?' completed from question {previous.number}"
     verb = next((i for i, w in enumerate(words[1:], 1) if w.lower() in AUXILIARIES), None)
+    if verb is None and words and words[0].lower() in WH_WORDS:
+        return _graft_on_subject(body, fragment, words, previous)
     if not words or words[0].lower() not in WH_WORDS or verb is None or verb + 1 >= len(words):
         return None
     after = words[verb + 1]
@@ -178,6 +181,28 @@ def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
         return None  # the wh-phrase was the subject; without its answer there is nothing to put there
     text = " ".join([fragment, words[verb], previous.answer, *words[verb + 1 :]])
     return text, f"'{body}?' completed from {where} and its answer '{previous.answer}'"
+
+
+def _graft_on_subject(body: str, fragment: str, words: list[str], previous: Exchange) -> tuple[str, str] | None:
+    """'Who founded Scale?' 'Why?': with no auxiliary, the wh-phrase ('Who', 'Which tech company') was the subject of
+    a verb in the past or present tense. Its answer takes the subject's place and the verb its base form after the
+    auxiliary of that tense: 'Why did Alexandr Wang found Scale?'."""
+    found = None
+    for position, word in enumerate(words[1:4], 1):
+        if word.lower() in FUNCTION_WORDS:
+            return None
+        verb = None if word[:1].isupper() else finite_verb(word)
+        if verb is not None:
+            found = position, verb
+            break
+    if found is None or previous.answer is None:
+        return None  # no such verb, or nothing to put in the subject's place
+    position, verb = found
+    if words[0].lower() not in {"who", "which", "what"} or (position == 1) != (words[0].lower() == "who"):
+        return None  # 'What happened?' answers with an event; 'Which', 'What' come with a noun; 'Whose' with an owner
+    rest = words[position + 1 :]
+    text = " ".join([fragment[:1].upper() + fragment[1:], verb.auxiliary, previous.answer, verb.base, *rest])
+    return text, f"'{body}?' completed from question {previous.number} and its answer '{previous.answer}'"
 
 
 def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str] | None:

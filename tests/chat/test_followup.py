@@ -4,6 +4,7 @@ import pytest
 
 from service.chat.followup import Resolution, Turn, answer_text, resolve_followup
 from service.chat.mentions import mentions
+from service.chat.verbs import FiniteVerb, finite_verb
 
 
 def conversation(*contents: str | None) -> list[Turn]:
@@ -110,6 +111,14 @@ def test_a_possessive_agreeing_with_the_wh_subject_stays() -> None:
             "In which year did Northwind Bakeries invest in ovens?",
         ),
         (["Who is the head baker?", None], "When did he start?", "When did the head baker start?"),
+        (["Who founded Crumb & Co?", "Ada Price"], "Why?", "Why did Ada Price found Crumb & Co?"),
+        (["Which bakery chain bought Crumb & Co?", "Northwind"], "When?", "When did Northwind buy Crumb & Co?"),
+        (
+            ["What company runs the Leeds store?", "Greggs"],
+            "Since when?",
+            "Since when does Greggs run the Leeds store?",
+        ),
+        (["Who studied the deal?", "two analysts"], "When?", "When did two analysts study the deal?"),
     ],
 )
 def test_follow_ups_about_an_unrelated_article(history: list, follow_up: str, resolved: str) -> None:
@@ -362,3 +371,31 @@ def test_a_pronoun_after_a_named_speaker_still_refers_back(speaker: str) -> None
     turns = conversation("Which bakery did Greggs buy?", "Crumb & Co", f"What did {speaker} say it would cost?")
 
     assert resolve_followup(turns).question == f"What did {speaker} say Crumb & Co would cost?"
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        ["Who founded Crumb & Co?", "The articles don't say."],  # no answer to put in the subject's place
+        ["What happened to Crumb & Co?", "Northwind bought it"],  # an event, not a subject
+        ["Whose bakery bought Crumb & Co?", "Ada Price's"],
+        ["Which companies own Crumb & Co?", "Greggs"],  # a plural present: its form is also the base form
+    ],
+)
+def test_a_fragment_after_a_subject_question_stays_as_asked_when_no_subject_can_take_its_place(history: list) -> None:
+    resolution = resolve_followup(conversation(*history, "Why?"))
+
+    assert (resolution.question, resolution.note) == ("Why?", None)
+
+
+@pytest.mark.parametrize(
+    ("word", "base", "auxiliary"),
+    [("founded", "found", "did"), ("bought", "buy", "did"), ("studied", "study", "did"), ("runs", "run", "does")],
+)
+def test_a_finite_verb_gives_its_base_form_and_the_auxiliary_of_its_tense(word: str, base: str, auxiliary: str) -> None:
+    assert finite_verb(word) == FiniteVerb(base, auxiliary)
+
+
+@pytest.mark.parametrize("word", ["own", "company", "Scale", "founding"])
+def test_a_base_form_a_noun_or_a_participle_is_no_finite_verb(word: str) -> None:
+    assert finite_verb(word) is None
