@@ -56,7 +56,9 @@ def only_articles(eval_set: EvalSet, articles: str) -> EvalSet:
 class _Asker:
     """Answers one question in the chosen mode: passages in, result out."""
 
-    def __init__(self, eval_set: EvalSet, mode: str, answerer: Answerer, settings: Settings, workdir: Path) -> None:
+    def __init__(
+        self, eval_set: EvalSet, mode: str, answerer: Answerer, settings: Settings, workdir: Path, progress: bool = True
+    ) -> None:
         self.mode = mode
         self.answerer = answerer
         self.top_k = settings.top_k or answerer.top_k
@@ -66,7 +68,7 @@ class _Asker:
             # Documents are embedded in float32 as the service stores them; questions at QA_EMBEDDER_PRECISION.
             questions = question_embedder(settings)
             store = IndexStore(workdir)
-            builder = IndexBuilder(store, index_embedder(settings, questions), settings.chunking, progress=True)
+            builder = IndexBuilder(store, index_embedder(settings, questions), settings.chunking, progress=progress)
             builder.build_documents(eval_set.documents)
             data = store.load()
             self.pipeline = QAPipeline(HybridRetriever(data, questions), answerer, data.documents, self.top_k)
@@ -95,13 +97,18 @@ class _Asker:
         return resolve_followup([*turns, Turn("user", question.question)]).question
 
 
-def run_eval(eval_set: EvalSet, mode: str, settings: Settings, limit: int | None = None) -> tuple[dict, list[Record]]:
+def run_eval(
+    eval_set: EvalSet, mode: str, settings: Settings, limit: int | None = None, progress: bool = True
+) -> tuple[dict, list[Record]]:
     questions = sample(eval_set.questions, limit)
     answerer = load_answerer(settings, given_passages=mode == "reader")
     with tempfile.TemporaryDirectory(prefix="qa-eval-") as workdir:
-        asker = _Asker(eval_set, mode, answerer, settings, Path(workdir))
+        asker = _Asker(eval_set, mode, answerer, settings, Path(workdir), progress)
         records = []
-        for question in track(questions, description=f"{eval_set.name} ({mode})", console=console, transient=True):
+        asked_in_turn = track(
+            questions, description=f"{eval_set.name} ({mode})", console=console, transient=True, disable=not progress
+        )
+        for question in asked_in_turn:
             asked = asker.resolve(question)
             result, passages, ms = asker.answer(question, asked)
             records.append(score(question, asked, result.answer, passages, ms))
@@ -168,7 +175,7 @@ def run_from_cli(args, settings: Settings) -> int:
     minimums = load_minimums(args.thresholds, f"{eval_set.name}:{args.mode}") if args.thresholds else None
     if args.output and args.output.is_dir():
         raise ValueError(f"{args.output}: a folder; give --output a file name, e.g. {args.output / 'eval.json'}")
-    figures, records = run_eval(eval_set, args.mode, settings, args.limit)
+    figures, records = run_eval(eval_set, args.mode, settings, args.limit, progress=not args.quiet)
     print_report(figures, records)
     if args.output:
         payload = {**figures, "records": [r.to_json() for r in records]}

@@ -3,6 +3,7 @@
 import argparse
 import logging
 import os
+import socket
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -64,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the HTTP service (builds the index first if it is missing)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=_port, default=8000)
     serve.set_defaults(run=_serve)
 
     ask = commands.add_parser("ask", help="answer one question from the command line")
@@ -122,6 +123,27 @@ def positive(value: str) -> int:
     return number
 
 
+def _port(text: str) -> int:
+    number = int(text) if text.isdigit() else -1
+    if not 1 <= number <= 65535:
+        raise argparse.ArgumentTypeError(f"a TCP port is a number from 1 to 65535, not {text!r}")
+    return number
+
+
+def _check_listening(host: str, port: int) -> None:
+    """Refuse a host and port the server could not listen on now, before minutes of loading models: a port in use, an
+    address this machine does not have, a host name that does not resolve. (Another process may still take the port
+    in between; uvicorn then says so.)"""
+    try:
+        family, kind, protocol, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, protocol) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no hindrance
+            probe.bind(address)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ValueError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -129,11 +151,12 @@ def _serve(args: argparse.Namespace) -> int:
     from service.app import create_app
     from service.runtime import ensure_index, index_embedder
 
+    _check_listening(args.host, args.port)
     settings = Settings()
     # A first build embeds on the thread that then serves the models: torch is fastest on one thread only.
     model_thread = ModelThread()
     try:
-        store = model_thread.run(lambda: ensure_index(settings, index_embedder(settings), progress=True))
+        store = model_thread.run(lambda: ensure_index(settings, index_embedder(settings), progress=not args.quiet))
     except KeyboardInterrupt:
         # The build goes on in the model thread, which the interpreter would wait for at exit; a build switches to
         # its new generation only once it is complete, so stopping it here leaves the index as it was.
@@ -196,7 +219,8 @@ def _index_build(args: argparse.Namespace) -> int:
 
     settings = Settings()
     with closing(open_store(settings)) as store:
-        _report(make_builder(settings, progress=True, store=store).build(args.paths or settings.corpus))
+        builder = make_builder(settings, progress=not args.quiet, store=store)
+        _report(builder.build(args.paths or settings.corpus))
     return 0
 
 
@@ -207,7 +231,7 @@ def _index_add(args: argparse.Namespace) -> int:
     settings = Settings()
     documents = load_documents(args.paths)  # a file it cannot read is refused before anything is written
     with closing(open_store(settings)) as store:
-        builder = make_builder(settings, progress=True, store=store)
+        builder = make_builder(settings, progress=not args.quiet, store=store)
         rebuild_if_changed(settings, store, builder)  # before adding, so new chunks match the stored ones
         _report(builder.change(documents))
     return 0
@@ -223,9 +247,15 @@ def _index_list(args: argparse.Namespace) -> int:
         if store.settings() is None:
             raise IndexUnavailable(f"no index in {describe_store(settings)}; build one with `qa index build`")
         listing = store.documents()
+    rows = [(e.id, e.title, e.source, str(e.characters), str(e.chunks)) for e in listing.values()]
+    if not console.is_terminal:  # piped or redirected: whole values, one document a line, tab-separated
+        for row in rows:
+            print("\t".join(" ".join(value.split()) for value in row))
+        return 0
     table = Table("id", "title", "source", "characters", "chunks")
-    for entry in listing.values():
-        table.add_row(entry.id, entry.title, entry.source, str(entry.characters), str(entry.chunks))
+    table.columns[0].no_wrap = True  # an id is copied whole, e.g. for `GET /documents/{id}`
+    for row in rows:
+        table.add_row(*row)
     console.print(table)
     return 0
 

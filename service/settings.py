@@ -1,10 +1,12 @@
 """All settings in one place; environment variables with the QA_ prefix override the defaults."""
 
+import json
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from index.chunking import LONGEST_SENTENCE_TOKENS, ChunkingSettings
 from index.documents import BUNDLED_CORPUS
@@ -16,6 +18,22 @@ MAX_QUESTION_CHARS = 1000  # the request schemas' bound; QA_MAX_QUESTION_CHARS m
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", frozen=True)
+
+    @field_validator("corpus", mode="before")
+    @classmethod
+    def _paths(cls, value: object) -> object:
+        """QA_CORPUS as a JSON list (`[]`: start with an empty index), or as paths the way PATH lists them."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"not a JSON list of paths: {error.msg} at character {error.pos}") from None
+        paths = [part for part in value.split(os.pathsep) if part.strip()]
+        if not paths:
+            raise ValueError(f"no path given; name files or folders (joined by {os.pathsep!r}), or [] for none")
+        return paths
 
     store: Literal["faiss", "milvus"] = Field(
         "faiss", description="faiss: the index in QA_INDEX_DIR on local disk; milvus: collections at QA_MILVUS_URI"
@@ -31,7 +49,11 @@ class Settings(BaseSettings):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,200}$",
         description="Prefix of the Milvus collection aliases (qa_chunks, qa_documents, qa_meta; a rebuild points them at new versioned collections): one index per prefix",
     )
-    corpus: list[Path] = Field([BUNDLED_CORPUS], description="Files or folders indexed when no index exists yet")
+    corpus: Annotated[list[Path], NoDecode] = Field(
+        [BUNDLED_CORPUS],
+        description="Files or folders indexed when no index exists yet: a JSON list, or one path, or paths joined by"
+        f" {os.pathsep!r} as in PATH",
+    )
     embedding_model: str = Field(DEFAULT_MODEL, description="Sentence-transformers model name or local folder")
     reader_model: Path = Field(READER_MODEL_DIR, description="Folder of the trained span reader")
     reader_precision: Literal["auto", "float32", "bfloat16", "int8"] = Field(

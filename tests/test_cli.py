@@ -35,9 +35,46 @@ def test_index_build_then_list(index_dir: Path, tiny_corpus: Path, capsys: pytes
 
     assert main(["-q", "index", "list"]) == 0
 
-    listing = capsys.readouterr().out
-    for row in ("comet", "Comet sighting", "comet.html"), ("orchard", "Orchard notes", "orchard.md"):
-        assert any(all(cell in line for cell in row) for line in listing.splitlines()), listing
+    listing = capsys.readouterr().out  # not a terminal: one document a line, its fields whole, tab-separated
+    rows = [line.split("\t") for line in listing.splitlines()]
+    assert sorted(row[:3] for row in rows) == [
+        ["comet", "Comet sighting", "comet.html"],
+        ["harbour", "The harbour opened in 1892. Fishing boats still land 300 tonnes of cod each…", "harbour.txt"],
+        ["orchard", "Orchard notes", "orchard.md"],
+    ]
+    assert all(len(row) == 5 and row[3].isdigit() and row[4].isdigit() for row in rows)
+
+
+def test_index_list_never_cuts_a_long_id(index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    long_id = "a-report-whose-file-name-runs-on-far-past-any-terminal-width-" + "x" * 40
+    folder = write_files(tmp_path / "long", {f"{long_id}.txt": "The harbour closed in 1990."})
+    assert main(["-q", "index", "build", str(folder)]) == 0
+    capsys.readouterr()
+
+    assert main(["-q", "index", "list"]) == 0
+
+    assert capsys.readouterr().out.split("\t")[0] == long_id
+
+
+def test_serve_refuses_a_port_out_of_range_and_one_in_use_before_loading_anything(
+    index_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    monkeypatch.setattr(service.runtime, "ensure_index", lambda *args, **kwargs: pytest.fail("loaded the index"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["-q", "serve", "--port", "99999"])
+    assert exit_.value.code == 2
+    assert "a TCP port is a number from 1 to 65535, not '99999'" in capsys.readouterr().err
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        assert main(["-q", "serve", "--port", str(port)]) == 2
+    assert one_line(capsys.readouterr().err) == f"error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    assert main(["-q", "serve", "--host", "256.1.1.1", "--port", str(port)]) == 2
+    assert one_line(capsys.readouterr().err).startswith("error: cannot listen on 256.1.1.1:")
 
 
 def test_index_add_reports_added_then_unchanged(
@@ -275,3 +312,20 @@ def test_an_empty_corpus_setting_builds_an_empty_index_to_add_to(
     assert main(["-q", "index", "add", str(article / "glacier.txt")]) == 0
 
     assert list(IndexStore(index_dir).load().documents) == ["glacier"]
+
+
+def test_quiet_silences_progress_bars(
+    index_dir: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tqdm import tqdm
+
+    class Chatty(FakeEmbedder):  # as sentence-transformers' encode draws its "Batches" bar
+        def encode(self, texts: list[str], progress: bool = False):  # type: ignore[no-untyped-def]
+            return super().encode(list(tqdm(texts, desc="Batches", disable=not progress)), progress)
+
+    monkeypatch.setattr(service.runtime, "SentenceEmbedder", Chatty)
+
+    assert main(["index", "build", str(tiny_corpus)]) == 0
+    assert "Batches" in capsys.readouterr().err
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    assert "Batches" not in capsys.readouterr().err

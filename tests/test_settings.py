@@ -86,3 +86,36 @@ def test_the_question_limit_can_be_lowered_but_not_raised_past_the_schemas_bound
     monkeypatch.setenv("QA_MAX_QUESTION_CHARS", "2000")
     with pytest.raises(ValidationError, match="max_question_chars"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("value", "paths"),
+    [
+        ("articles", ["articles"]),
+        ("/data/news:more/notes.md", ["/data/news", "more/notes.md"]),
+        ('["/data/news", "more"]', ["/data/news", "more"]),
+        ("[]", []),
+    ],
+)
+def test_the_corpus_is_a_path_paths_as_in_path_or_a_json_list(
+    value: str, paths: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pathlib import Path
+
+    monkeypatch.setenv("QA_CORPUS", value)
+
+    assert Settings().corpus == [Path(path) for path in paths]
+
+
+@pytest.mark.parametrize(
+    ("value", "said"), [("", "no path given"), (":", "no path given"), ("[oops", "not a JSON list")]
+)
+def test_a_corpus_setting_that_names_nothing_is_refused_saying_why(
+    value: str, said: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main
+
+    monkeypatch.setenv("QA_CORPUS", value)
+
+    assert main(["-q", "index", "list"]) == 2
+    assert capsys.readouterr().err.startswith(f"error: QA_CORPUS: {said}")

@@ -71,8 +71,10 @@ class QuestionBatcher:
         if self._queue is None:
             raise RuntimeError("QuestionBatcher.start() was not called")
         if self._queue.qsize() >= self.max_queue:
+            waiting = self._queue.qsize()
             raise Overloaded(
-                f"{self._queue.qsize()} questions are waiting to be answered; try again in a moment",
+                f"{waiting} {'question is' if waiting == 1 else 'questions are'} waiting to be answered;"
+                " try again in a moment",
                 {"Retry-After": "1"},
             )
         started = time.perf_counter()

@@ -9,9 +9,10 @@ from service.answering.pipeline import QAPipeline
 from service.api.batching import QuestionBatcher
 from service.api.chat_schemas import ChatRequest, ChatResponse
 from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
+from service.api.errors import NotFound
 from service.api.json_route import JsonTextRoute
-from service.api.openai_compat import ChatCompletion, CompletionRequest, stream_events
-from service.api.schemas import QUESTION_ERRORS, refuse_overlong
+from service.api.openai_compat import MODEL_ID, ChatCompletion, CompletionRequest, ModelCard, ModelList, stream_events
+from service.api.schemas import QUESTION_ERRORS, ErrorResponse, refuse_overlong
 from service.chat.followup import Turn, resolve_followup
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -35,7 +36,8 @@ async def answer_chat(
     request: ChatRequest, pipeline: PipelineDep, settings: SettingsDep, batcher: BatcherDep
 ) -> ChatResponse:
     """Answer the last user message; a follow-up is first rewritten to stand alone from the earlier turns."""
-    refuse_overlong(user_texts([(m.role, m.content) for m in request.messages]), settings.max_question_chars)
+    read = read_user_texts([(m.role, m.content) for m in request.messages], settings.chat_history_messages)
+    refuse_overlong(read, settings.max_question_chars)
     return await chat(request.turns(settings.chat_history_messages), pipeline, batcher, request.top_k)
 
 
@@ -57,7 +59,8 @@ async def complete_chat(
     request: CompletionRequest, pipeline: PipelineDep, settings: SettingsDep, batcher: BatcherDep
 ) -> ChatCompletion | StreamingResponse:
     """OpenAI-compatible chat completions: the reply states the cited answer, and `qa` holds the /chat response."""
-    refuse_overlong(user_texts([(m.role, m.text) for m in request.messages]), settings.max_question_chars)
+    read = read_user_texts([(m.role, m.text) for m in request.messages], settings.chat_history_messages)
+    refuse_overlong(read, settings.max_question_chars)
     answered = await chat(request.turns(settings.chat_history_messages), pipeline, batcher)
     completion = ChatCompletion.of(answered, request.model)
     if request.stream:
@@ -69,6 +72,19 @@ async def complete_chat(
     return completion
 
 
+@router.get("/v1/models")
+def list_models() -> ModelList:
+    """OpenAI's model listing: the one model, whose id a client may pass as `model` (any name is accepted)."""
+    return ModelList(data=[ModelCard()])
+
+
+@router.get("/v1/models/{model_id}", responses={404: {"model": ErrorResponse, "description": "No such model"}})
+def retrieve_model(model_id: str) -> ModelCard:
+    if model_id != MODEL_ID:
+        raise NotFound(f"no model {model_id!r}; the one model is {MODEL_ID!r} (GET /v1/models)")
+    return ModelCard()
+
+
 async def chat(
     turns: list[Turn], pipeline: QAPipeline, batcher: QuestionBatcher, top_k: int | None = None
 ) -> ChatResponse:
@@ -77,6 +93,8 @@ async def chat(
     return ChatResponse.of_chat(await batcher.ask(pipeline, resolution.question, top_k), resolution)
 
 
-def user_texts(messages: list[tuple[str, str]]) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """The user messages, located in the request body, for the length check."""
-    return [(("messages", i, "content"), "message", text) for i, (role, text) in enumerate(messages) if role == "user"]
+def read_user_texts(messages: list[tuple[str, str]], limit: int) -> list[tuple[tuple[str | int, ...], str, str]]:
+    """The user messages among the last `limit` user and assistant messages (those a follow-up is resolved from, the
+    question last), located in the request body, for the length check; older ones are never read."""
+    spoken = [(i, role, text) for i, (role, text) in enumerate(messages) if role in ("user", "assistant")]
+    return [(("messages", i, "content"), "message", text) for i, role, text in spoken[-limit:] if role == "user"]

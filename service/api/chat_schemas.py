@@ -8,7 +8,7 @@ from service.answering.pipeline import AskResult
 from service.api.schemas import MAX_QUESTION_CHARS, AskResponse, words_required
 from service.chat.followup import Resolution, Turn
 
-check_content = words_required("message")
+check_content = words_required("message", capped=False)
 MessageText = Annotated[str, AfterValidator(check_content)]
 
 
@@ -22,7 +22,10 @@ def check_conversation(turns: list[Turn]) -> None:
 
 class ChatMessage(BaseModel):
     role: Literal["user", "assistant"] = Field(description="Who wrote the message")
-    content: MessageText = Field(description=f"The message text, at most {MAX_QUESTION_CHARS} characters")
+    content: MessageText = Field(
+        description=f"The message text; a user message that is read (one of the last QA_CHAT_HISTORY_MESSAGES) is"
+        f" at most QA_MAX_QUESTION_CHARS ({MAX_QUESTION_CHARS} by default) characters"
+    )
 
 
 class ChatRequest(BaseModel):
@@ -36,7 +39,9 @@ class ChatRequest(BaseModel):
             ]
         ],
     )
-    top_k: int | None = Field(None, ge=1, le=50, description="Passages to retrieve (1-50); the server default")
+    top_k: int | None = Field(
+        None, ge=1, le=50, strict=True, description="Passages to retrieve (1-50); the server default"
+    )
 
     @field_validator("messages")
     @classmethod

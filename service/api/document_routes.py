@@ -4,7 +4,6 @@ They share `IndexBuilder.change` with `qa index add`: a write is answered only o
 """
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from index.documents import Document, DocumentError, guess_title, parse_document
 from index.store import IndexBusy
 from service.api.auth import AdminDep
 from service.api.deps import LiveIndexDep, SettingsDep
-from service.api.document_schemas import DOCUMENT_BODY, ID_PATTERN, MAX_TITLE_CHARS, DocumentChange, DocumentIn
+from service.api.document_schemas import DOCUMENT_BODY, MAX_TITLE_CHARS, DocumentChange, DocumentIn, valid_id
 from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType, not_utf8
 from service.api.json_route import JsonTextRoute
 from service.api.live_index import LiveIndex
@@ -128,8 +127,10 @@ def _invalid(location: tuple[str | int, ...], message: str) -> RequestValidation
 
 
 def _check_id(document_id: str | None, location: tuple[str | int, ...]) -> None:
-    if document_id is not None and not re.fullmatch(ID_PATTERN, document_id):
-        raise _invalid(location, "an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'")
+    try:
+        valid_id(document_id)
+    except ValueError as error:
+        raise _invalid(location, str(error)) from None
 
 
 async def _read_document(request: Request, settings: Settings, path_id: str | None) -> Document:

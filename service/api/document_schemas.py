@@ -1,6 +1,7 @@
 """Pydantic models of the document write routes, and the two request body shapes they take."""
 
 import hashlib
+import re
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -8,6 +9,16 @@ from pydantic import AfterValidator, BaseModel, Field
 from index.documents import ID_PATTERN, SUPPORTED_SUFFIXES
 
 MAX_TITLE_CHARS = 300
+
+
+ID_RULE = "an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
+
+
+def valid_id(document_id: str | None) -> str | None:
+    """The pattern's check, with a sentence a person can act on rather than the regular expression."""
+    if document_id is not None and not re.fullmatch(ID_PATTERN, document_id):
+        raise ValueError(ID_RULE)
+    return document_id
 
 
 def has_words(text: str) -> str:
@@ -21,8 +32,10 @@ def optional_title(title: str | None) -> str | None:
 
 
 class DocumentIn(BaseModel):
-    id: str | None = Field(
-        None, pattern=ID_PATTERN, description="Letters, digits, '.', '_', '-'; omitted: one made from the text's hash"
+    id: Annotated[str | None, AfterValidator(valid_id)] = Field(
+        None,
+        json_schema_extra={"pattern": ID_PATTERN},  # documented; checked by valid_id, which says it in words
+        description="Letters, digits, '.', '_', '-'; omitted: one made from the text's hash",
     )
     title: Annotated[str | None, AfterValidator(optional_title)] = Field(
         None, max_length=MAX_TITLE_CHARS, description="Omitted: a Markdown heading or the first line of the text"

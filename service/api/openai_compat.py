@@ -40,10 +40,28 @@ class CompletionMessage(BaseModel):
         return (self.content or "").strip()
 
 
+MODEL_ID = "cited-qa"
+STARTED = int(time.time())
+
+
+class ModelCard(BaseModel):
+    """OpenAI's model object: what `client.models.list()` and `client.models.retrieve(id)` return."""
+
+    id: str = MODEL_ID
+    object: Literal["model"] = "model"
+    created: int = Field(STARTED, description="When this service started, in Unix seconds")
+    owned_by: str = "cited-qa"
+
+
+class ModelList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[ModelCard]
+
+
 class CompletionRequest(BaseModel):
     """Other OpenAI parameters (temperature, max_tokens, ...) are accepted and ignored."""
 
-    model: str = Field("cited-qa", description="Echoed back; there is one model")
+    model: str = Field(MODEL_ID, description="Echoed back; there is one model")
     messages: list[CompletionMessage]
     stream: bool = Field(False, description="Send the reply as server-sent events ending in `data: [DONE]`")
     n: int = Field(1, ge=1, le=1, description="Choices to return: one, since the answer is a span of the articles")

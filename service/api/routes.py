@@ -3,7 +3,7 @@
 from fastapi import APIRouter
 
 from index.documents import quoted_id
-from service.api.deps import BatcherDep, PipelineDep, SettingsDep
+from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
 from service.api.errors import NotFound
 from service.api.json_route import JsonTextRoute
 from service.api.schemas import (
@@ -43,7 +43,9 @@ def get_document(document_id: str, pipeline: PipelineDep) -> DocumentDetail:
     """One document with its full text, so a client can highlight an answer by its offsets."""
     document = pipeline.documents.get(document_id)
     if document is None:
-        raise NotFound(f"no document with id {quoted_id(document_id)}; GET /documents lists them")
+        # A read all the same: it names the generation that lacks the id, as every read does.
+        headers = {GENERATION_HEADER: pipeline.generation} if pipeline.generation else None
+        raise NotFound(f"no document with id {quoted_id(document_id)}; GET /documents lists them", headers)
     return DocumentDetail(
         id=document.id,
         title=document.title,

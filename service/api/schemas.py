@@ -10,14 +10,16 @@ from service.answering.pipeline import AskResult
 from service.settings import MAX_QUESTION_CHARS
 
 
-def words_required(noun: str) -> Callable[[str], str]:
-    """A validator for a question or message: stripped; empty or overlong text is refused with a sentence saying why."""
+def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
+    """A validator for a question or message: stripped; empty or (`capped`) overlong text is refused with a sentence
+    saying why. A chat's messages are not capped here: only those a follow-up is resolved from are read, and the route
+    checks those (`refuse_overlong`)."""
 
     def check(text: str) -> str:
         text = text.strip()
         if not text:
             raise ValueError(f"the {noun} is empty; type a question such as 'Who founded Scale AI?'")
-        if len(text) > MAX_QUESTION_CHARS:
+        if capped and len(text) > MAX_QUESTION_CHARS:
             raise ValueError(f"the {noun} is {len(text)} characters; keep it to {MAX_QUESTION_CHARS}")
         return text
 
@@ -48,7 +50,7 @@ class AskRequest(BaseModel):
         description="The question, in plain words", examples=["How much of Scale did Meta buy?"]
     )
     top_k: int | None = Field(
-        None, ge=1, le=50, description="Passages to retrieve (1-50); the server default if omitted"
+        None, ge=1, le=50, strict=True, description="Passages to retrieve (1-50); the server default if omitted"
     )
 
 
@@ -153,6 +155,10 @@ class ErrorResponse(BaseModel):
 # Statuses every JSON route can answer, for its OpenAPI entry.
 BODY_ERRORS: dict[int | str, dict] = {
     413: {"model": ErrorResponse, "description": "The body is over QA_MAX_JSON_BYTES (64 KiB by default)"},
+    415: {
+        "model": ErrorResponse,
+        "description": "A body that says it is not JSON (Content-Type); send application/json",
+    },
     422: {"model": ErrorResponse, "description": "Invalid input or malformed JSON; `detail` says what and where"},
 }
 # Routes that answer questions: they queue for the model, and the queue is bounded (QA_MAX_QUEUED_QUESTIONS).

@@ -139,6 +139,20 @@ def test_chat_refuses_bad_conversations(client: TestClient, messages: list, deta
     assert response.json() == {"detail": detail, "errors": [{"field": field, "message": message}]}
 
 
+@pytest.mark.parametrize("route", ["/chat", "/v1/chat/completions"])
+def test_only_the_messages_read_are_held_to_the_question_limit(client: TestClient, route: str) -> None:
+    """The client fixture reads the last 6 messages: a long one before them is never read, so never refused."""
+    old = [{"role": "user", "content": "why " * 300}, {"role": "assistant", "content": "Alexandr Wang"}]
+    recent = [{"role": role, "content": "Who founded Scale AI?"} for role in ["user", "assistant"] * 3][:5]
+
+    answered = client.post(route, json={"messages": [*old, *recent]})
+    refused = client.post(route, json={"messages": [old[0], *recent]})  # now the long one is the 6th from last
+
+    assert answered.status_code == 200, answered.text
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["detail"] == "messages.0.content: the message is 1199 characters; keep it to 1000"
+
+
 def test_chat_honours_the_configured_question_limit(bundled_index_dir: Path, answerer: TableAnswerer) -> None:
     data = IndexStore(bundled_index_dir).load()
     pipeline = QAPipeline(HybridRetriever(data, FakeEmbedder()), answerer, data.documents, top_k=5)
@@ -179,6 +193,15 @@ def test_openai_client_gets_a_cited_answer(client: TestClient) -> None:
     qa = completion.model_extra["qa"]
     assert (qa["answer"]["text"], qa["answer"]["start"], qa["answer"]["end"]) == ("a 49% stake", 501, 512)
     assert qa["resolved_question"] == "How much of Scale did Meta buy?"
+
+
+def test_openai_client_lists_and_retrieves_the_one_model(client: TestClient) -> None:
+    models = openai_client(client).models
+
+    assert [model.id for model in models.list()] == ["cited-qa"]
+    assert models.retrieve("cited-qa").object == "model"
+    with pytest.raises(openai.NotFoundError, match="the one model is 'cited-qa'"):
+        models.retrieve("gpt-4o")
 
 
 def test_openai_client_follow_up_ignores_the_system_message(client: TestClient) -> None:

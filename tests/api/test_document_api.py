@@ -160,17 +160,19 @@ def test_post_of_a_taken_id_is_409_and_put_replaces_it(client: TestClient) -> No
     assert (created.status_code, created.json()["status"]) == (201, "added")
 
 
-@pytest.mark.parametrize("document_id", [".", ".."])
-def test_an_id_a_url_path_would_resolve_away_is_refused(client: TestClient, document_id: str) -> None:
+@pytest.mark.parametrize("document_id", [".", "..", "a b", "x" * 129, "pier/notes"])
+def test_an_id_the_rules_refuse_is_refused_in_words_as_json_and_as_a_form(client: TestClient, document_id: str) -> None:
     as_json = client.post("/documents", json={**PIER, "id": document_id}, headers=AUTH)
     as_form = client.post(
         "/documents", files={"file": ("pier.txt", b"The pier.")}, data={"id": document_id}, headers=AUTH
     )
 
+    rule = "id: an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
     assert as_json.status_code == 422, as_json.text
     assert as_json.json()["errors"][0]["field"] == "id"
+    assert as_json.json()["detail"] == rule, "the rule in words, not its regular expression"
     assert as_form.status_code == 422, as_form.text
-    assert as_form.json()["detail"] == "id: an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
+    assert as_form.json()["detail"] == rule
 
 
 def test_put_refuses_an_id_that_differs_from_the_path(client: TestClient) -> None:
@@ -260,6 +262,15 @@ def test_a_generation_written_by_another_process_is_served_without_a_restart(
     listed = client.get("/documents")
     assert listed.headers[GENERATION_HEADER] == report.generation
     assert "pier" in {d["id"] for d in listed.json()}
+
+
+def test_a_read_of_an_unknown_id_names_the_generation_that_lacks_it(client: TestClient) -> None:
+    generation = client.get("/health").headers[GENERATION_HEADER]
+
+    missing = client.get("/documents/nope")
+
+    assert missing.status_code == 404
+    assert missing.headers[GENERATION_HEADER] == generation
 
 
 def test_a_fixed_pipeline_refuses_writes(tmp_path: Path, tiny_corpus: Path, bundled_index_dir: Path) -> None:

@@ -125,3 +125,37 @@ def test_a_json_body_that_is_not_utf8_is_422_naming_the_byte(client: TestClient)
     assert response.status_code == 422, response.text
     message = "the body is not valid JSON: not UTF-8 text (byte 17)"
     assert response.json() == {"detail": f"body: {message}", "errors": [{"field": "body", "message": message}]}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ask", b'{"question": "Who founded Scale?"}'),
+        ("/chat", b'{"messages": [{"role": "user", "content": "Who founded Scale?"}]}'),
+        ("/v1/chat/completions", b'{"model": "qa", "messages": [{"role": "user", "content": "Who founded Scale?"}]}'),
+    ],
+)
+@pytest.mark.parametrize("media", ["text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_body_sent_as_another_media_type_is_415_saying_which_to_send(
+    client: TestClient, path: str, body: bytes, media: str
+) -> None:
+    refused = client.post(path, content=body, headers={"Content-Type": media})
+    untyped = client.post(path, content=body)
+    accepted = client.post(path, content=body, headers={"Content-Type": "application/json; charset=utf-8"})
+
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["detail"] == f"the body is sent as {media}; send JSON with Content-Type: application/json"
+    if path.startswith("/v1/"):
+        assert refused.json()["error"]["message"] == refused.json()["detail"]
+    assert untyped.status_code == 415, untyped.text
+    assert untyped.json()["detail"].startswith("the body is sent without a Content-Type; send JSON")
+    assert accepted.status_code == 200, accepted.text
+
+
+@pytest.mark.parametrize("top_k", [True, 5.0, "5"])
+def test_top_k_is_a_whole_number_not_a_boolean_float_or_string(client: TestClient, top_k: object) -> None:
+    asked = client.post("/ask", json={"question": "Who founded Scale?", "top_k": top_k})
+    chatted = client.post("/chat", json={"messages": [{"role": "user", "content": "Who?"}], "top_k": top_k})
+
+    assert (asked.status_code, chatted.status_code) == (422, 422), (asked.text, chatted.text)
+    assert asked.json()["errors"][0]["field"] == "top_k"
