@@ -15,7 +15,7 @@ from service.chat.mentions import (
     Mention,
     mentions,
 )
-from service.chat.verbs import finite_verb
+from service.chat.verbs import finite_verb, same_verb
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
 # Adjectives of an impersonal "it is ADJ that/to ...".
@@ -231,7 +231,8 @@ def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str]
         if possessive and _wh_subject_owns(text, pronoun):
             continue
         subject = match.start() == 0 or text[: match.start()].split()[-1].lower() in AUXILIARIES | WH_WORDS
-        found = _referent(pronoun, person, possessive, subject, exchanges, used)
+        parallel = _parallel_subject(text, match, exchanges[-1]) if subject and not person else None
+        found = parallel or _referent(pronoun, person, possessive, subject, exchanges, used)
         if found is None:
             continue
         referent, source = found
@@ -280,6 +281,25 @@ def _demonstrative(text: str, previous: Exchange) -> tuple[str, str] | None:
     replacement = f"the {phrase}"
     note = f"'{match.group()}' -> '{replacement}' (answer to turn {previous.number})"
     return text[: match.start()] + replacement + text[match.end() :], note
+
+
+def _parallel_subject(text: str, pronoun: re.Match[str], previous: Exchange) -> tuple[str, str] | None:
+    """'Which company did Meta take a stake in?' 'Scale' 'How much did they take?': the pronoun is the subject of the
+    verb the previous question's subject had, so it is that subject again, not the answer."""
+    verb = text[pronoun.end() :].split()[:1]
+    if not verb:
+        return None
+    for mention in mentions(previous.question):
+        after = previous.question[mention.end :].split()[:1]
+        if (
+            mention.subject
+            and mention.kind != "person"
+            and after
+            and after[0].lower() not in FUNCTION_WORDS
+            and same_verb(after[0], verb[0])
+        ):
+            return mention.text, f"turn {previous.number} question, the subject of '{after[0]}'"
+    return None
 
 
 def _referent(

@@ -27,6 +27,12 @@ def finite_verb(word: str) -> FiniteVerb | None:
     return None
 
 
+def same_verb(first: str, second: str) -> bool:
+    """Whether two words can be forms of one verb ('take', 'takes', 'took')."""
+    lemmas = [set(getAllLemmas(word.lower().strip("?.!,;:")).get("VERB", ())) for word in (first, second)]
+    return bool(lemmas[0] & lemmas[1])
+
+
 def load() -> None:
     """Read lemminflect's tables now (0.3 s), where a process starts, instead of in the first follow-up it rewrites."""
     finite_verb("founded")

@@ -4,7 +4,7 @@ import pytest
 
 from service.chat.followup import Resolution, Turn, answer_text, resolve_followup
 from service.chat.mentions import mentions
-from service.chat.verbs import FiniteVerb, finite_verb
+from service.chat.verbs import FiniteVerb, finite_verb, same_verb
 
 
 def conversation(*contents: str | None) -> list[Turn]:
@@ -112,6 +112,18 @@ def test_a_possessive_agreeing_with_the_wh_subject_stays() -> None:
         ),
         (["Who is the head baker?", None], "When did he start?", "When did the head baker start?"),
         (["Who founded Crumb & Co?", "Ada Price"], "Why?", "Why did Ada Price found Crumb & Co?"),
+        (
+            ["Which bakery did Greggs take a stake in?", "Crumb & Co"],
+            "How much did they take?",
+            "How much did Greggs take?",
+        ),
+        (
+            ["Which bakery did Greggs take a stake in?", "Crumb & Co"],
+            "When was it founded?",
+            "When was Crumb & Co founded?",
+        ),
+        (["Which bakery did Greggs buy?", "Crumb & Co"], "Why did it buy so many?", "Why did Greggs buy so many?"),
+        (["Which bakery did Greggs buy?", "Crumb & Co"], "What does it sell?", "What does Crumb & Co sell?"),
         (["Which bakery chain bought Crumb & Co?", "Northwind"], "When?", "When did Northwind buy Crumb & Co?"),
         (
             ["What company runs the Leeds store?", "Greggs"],
@@ -394,6 +406,11 @@ def test_a_fragment_after_a_subject_question_stays_as_asked_when_no_subject_can_
 )
 def test_a_finite_verb_gives_its_base_form_and_the_auxiliary_of_its_tense(word: str, base: str, auxiliary: str) -> None:
     assert finite_verb(word) == FiniteVerb(base, auxiliary)
+
+
+def test_forms_of_one_verb_are_the_same_verb() -> None:
+    assert same_verb("take", "took") and same_verb("takes", "take") and same_verb("bought", "buy")
+    assert not same_verb("take", "buy") and not same_verb("company", "company")
 
 
 @pytest.mark.parametrize("word", ["own", "company", "Scale", "founding"])
