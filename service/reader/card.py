@@ -104,6 +104,17 @@ SQUAD_FILES = (
 )
 
 
+def _companions(training: dict) -> str:
+    count = training.get("retrieved_companions")
+    if not count:
+        return ""
+    return (
+        f"\n  - In both, each answerable question was also read beside the {count} other paragraphs of its article that"
+        " BM25 ranks best for it (without the answer's text), under one softmax with its own window, [CLS] left out"
+        " (shared normalisation, `stages.shared_loss`)."
+    )
+
+
 def _passes(training: dict) -> str:
     """The options of a pass that read a stage other than once (a pass of stage abstain alone: `--epochs 0`)."""
     return "".join(
@@ -114,8 +125,10 @@ def _passes(training: dict) -> str:
 
 
 def _retrieved(training: dict) -> str:
-    rate = training.get("retrieved_negatives")
-    return f" --retrieved-negatives {rate}" if rate else ""
+    rate, companions = training.get("retrieved_negatives"), training.get("retrieved_companions")
+    return (f" --retrieved-negatives {rate}" if rate else "") + (
+        f" --retrieved-companions {companions}" if companions else ""
+    )
 
 
 def _reproduce(report: dict) -> str:
@@ -217,7 +230,7 @@ def _training_card(report: dict, calibration_articles: tuple[str, ...], test_art
   - `answerable`: {_answerable(training)}{_cloze(training)};
   - `abstain`, from the weights of {_abstain_start(training)}: every question of the articles with written SQuAD 2.0 unanswerables,
     a sample of other answerable questions, and extra unanswerable examples made from the answerable ones:
-    {_negatives(training)}.
+    {_negatives(training)}.{_companions(training)}
 - Weights: fp16 safetensors, loaded as bfloat16 where the CPU runs it natively, else as float32; {_figures_precision(report)}; `QA_READER_PRECISION=int8` quantises its Linear layers to int8 at load instead (float32 activations; not the
   precision of the figures below). Licence of the fine-tuned weights follows the data: CC BY-SA 4.0.
 - Hyperparameters: batch {training["batch_size"]}, AdamW{_rates(training)} with {training["warmup_ratio"]:.0%} linear warm-up then linear decay per stage,

@@ -98,23 +98,53 @@ def with_retrieved_negatives(
     """
     if rate <= 0:
         return questions  # and draw nothing from `rng`, so runs without them stay as they were
-    paragraphs: dict[str, list[str]] = {}
-    for title, context in dict.fromkeys((q.title, q.context) for q in (questions if pool is None else pool)):
-        paragraphs.setdefault(title, []).append(context)
-    indexes: dict[str, LexicalIndex] = {}
+    others = OtherParagraphs(questions if pool is None else pool)
     extra = []
     for question in questions:
         if not question.answerable or rng.random() >= rate:
             continue
-        contexts = paragraphs.get(question.title, [])
-        if question.title not in indexes:
-            indexes[question.title] = LexicalIndex(contexts)
-        scores = indexes[question.title].scores(question.question)
-        ranked = [contexts[i] for i in np.argsort(-scores, kind="stable") if scores[i] > 0]
-        context = next((c for c in ranked if c != question.context), None)  # None: no other paragraph shares a word
+        ranked = others.ranked(question)
+        context = ranked[0] if ranked else None  # None: no other paragraph shares a word
         if context is not None and not any(answer in context for answer in question.answers):
             extra.append(SquadQuestion(question.id + "-near", question.title, -1, context, question.question, (), ()))
     return questions + extra
+
+
+class OtherParagraphs:
+    """The other paragraphs of a question's article, best first by BM25 against the question: what retrieval puts
+    beside the right passage."""
+
+    def __init__(self, pool: list[SquadQuestion]) -> None:
+        self.paragraphs: dict[str, list[str]] = {}
+        for title, context in dict.fromkeys((q.title, q.context) for q in pool):
+            self.paragraphs.setdefault(title, []).append(context)
+        self.indexes: dict[str, LexicalIndex] = {}
+
+    def ranked(self, question: SquadQuestion) -> list[str]:
+        """Those sharing a word with the question (after stop words), best first, its own paragraph left out."""
+        contexts = self.paragraphs.get(question.title, [])
+        if question.title not in self.indexes:
+            self.indexes[question.title] = LexicalIndex(contexts)
+        scores = self.indexes[question.title].scores(question.question)
+        order = np.argsort(-scores, kind="stable")
+        return [contexts[i] for i in order if scores[i] > 0 and contexts[i] != question.context]
+
+
+def companion_contexts(
+    questions: list[SquadQuestion], count: int, pool: list[SquadQuestion] | None = None
+) -> dict[str, list[str]]:
+    """For each answerable question, by id, the `count` other paragraphs of its article that BM25 ranks best and that
+    hold no answer's text: the passages a shared-normalisation loss weighs its answer against (`featurize`)."""
+    if count <= 0:
+        return {}
+    others = OtherParagraphs(questions if pool is None else pool)
+    chosen = {}
+    for question in questions:
+        if question.answerable:
+            ranked = [c for c in others.ranked(question) if not any(answer in c for answer in question.answers)]
+            if ranked[:count]:
+                chosen[question.id] = ranked[:count]
+    return chosen
 
 
 def with_answer_removed_negatives(
@@ -191,10 +221,38 @@ def with_swapped_negatives(questions: list[SquadQuestion], rate: float, rng: ran
     return questions + extra
 
 
-def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride: int) -> list[dict]:
+def featurize(
+    questions: list[SquadQuestion],
+    tokenizer,
+    max_length: int,
+    stride: int,
+    companions: dict[str, list[str]] | None = None,
+) -> list[dict]:
     """Doc-stride windows with start/end token labels; windows without the answer point at [CLS]. Questions are cut
     to the reader's question_budget as it reads them (64 tokens at the shipped 256 and 96; no SQuAD question is that
-    long: 61 tokens at most)."""
+    long: 61 tokens at most).
+
+    `companions` (question id -> other paragraphs, `companion_contexts`): each window that holds the question's answer
+    carries, under "companions", the windows of the question with each of those paragraphs, which `batch_loss` reads
+    in the same pass and weighs the answer against."""
+    features = _windows(questions, tokenizer, max_length, stride)
+    by_question: dict[str, list[dict]] = {}
+    if companions:
+        paired = [
+            SquadQuestion(f"{q.id}-companion", q.title, -1, context, q.question, (), ())
+            for q in questions
+            for context in companions.get(q.id, ())
+        ]
+        for feature in _windows(paired, tokenizer, max_length, stride):
+            by_question.setdefault(feature.pop("question_id").removesuffix("-companion"), []).append(feature)
+    for feature in features:
+        question_id = feature.pop("question_id")
+        if feature["references"] and question_id in by_question:
+            feature["companions"] = by_question[question_id]
+    return features
+
+
+def _windows(questions: list[SquadQuestion], tokenizer, max_length: int, stride: int) -> list[dict]:
     budget = question_budget(max_length, stride)
     asked = clipped_questions(question_tokenizer(tokenizer), [q.question for q in questions], budget)
     encoding = tokenizer(
@@ -233,6 +291,7 @@ def featurize(questions: list[SquadQuestion], tokenizer, max_length: int, stride
                 "start_positions": start_label,
                 "end_positions": end_label,
                 "references": [r for r in references if r],
+                "question_id": question.id,
             }
         )
     return features

@@ -22,6 +22,7 @@ from service.reader.span_reader import bf16_supported
 from service.training.checkpoint import Position, load_checkpoint, save_checkpoint
 from service.training.data import (
     collate,
+    companion_contexts,
     featurize,
     length_grouped_batches,
     reference_targets,
@@ -61,8 +62,9 @@ def plan_stages(train_set: list[SquadQuestion], config, tokenizer) -> list[Stage
     """The run's stages with their windows; the same files and config always give the same stages."""
     rng = random.Random(config.seed)
 
-    def windows(questions: list[SquadQuestion]) -> list[dict]:
-        return featurize(questions, tokenizer, config.max_length, config.stride)
+    def windows(questions: list[SquadQuestion], companions: int = 0) -> list[dict]:
+        paired = companion_contexts(questions, companions, pool=train_set)
+        return featurize(questions, tokenizer, config.max_length, config.stride, paired)
 
     stages = []
     if config.cloze_per_paragraph:
@@ -73,10 +75,12 @@ def plan_stages(train_set: list[SquadQuestion], config, tokenizer) -> list[Stage
         keep = set(rng.sample(range(len(answerable)), config.answerable_sample))
         answerable = [q for i, q in enumerate(answerable) if i in keep]
     if config.epochs:  # 0: a pass of stage abstain alone, from weights that have read the answerable questions
-        stages.append(Stage("answerable", windows(answerable), config.epochs, config.learning_rate))
+        answerable_windows = windows(answerable, config.retrieved_companions)
+        stages.append(Stage("answerable", answerable_windows, config.epochs, config.learning_rate))
     if config.abstain_epochs:
         abstain = abstain_questions(train_set, config, rng)
-        stages.append(Stage("abstain", windows(abstain), config.abstain_epochs, config.abstain_learning_rate))
+        abstain_windows = windows(abstain, config.retrieved_companions)
+        stages.append(Stage("abstain", abstain_windows, config.abstain_epochs, config.abstain_learning_rate))
     return [stage for stage in stages if stage.features]
 
 
@@ -109,16 +113,56 @@ def parameter_groups(model, config, learning_rate: float | None = None) -> list[
 
 def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool) -> torch.Tensor:
     """Cross-entropy of start and end: against the first reference answer (the model's own loss), or against soft
-    targets over all of them."""
-    inputs = collate(batch, pad_id)
-    if not all_references:
+    targets over all of them. Windows that carry companions (`data.featurize`) add a shared-normalisation term."""
+    companions = [companion for feature in batch for companion in feature.get("companions", ())]
+    inputs = collate(batch + companions, pad_id)
+    if not all_references and not companions:
         return model(**inputs).loss
     del inputs["start_positions"], inputs["end_positions"]
     outputs = model(**inputs)
-    starts, ends = reference_targets(batch, inputs["input_ids"].shape[1])
-    start_loss = -(starts * torch.log_softmax(outputs.start_logits.float(), dim=-1)).sum(-1).mean()
-    end_loss = -(ends * torch.log_softmax(outputs.end_logits.float(), dim=-1)).sum(-1).mean()
-    return (start_loss + end_loss) / 2
+    width = inputs["input_ids"].shape[1]
+    starts, ends = reference_targets(batch, width) if all_references else first_reference_targets(batch, width)
+    start_logits, end_logits = outputs.start_logits.float(), outputs.end_logits.float()
+    own = len(batch)
+    start_loss = -(starts * torch.log_softmax(start_logits[:own], dim=-1)).sum(-1).mean()
+    end_loss = -(ends * torch.log_softmax(end_logits[:own], dim=-1)).sum(-1).mean()
+    loss = (start_loss + end_loss) / 2
+    if companions:
+        lengths = inputs["attention_mask"].sum(1).tolist()
+        loss = (
+            loss
+            + (shared_loss(start_logits, starts, batch, lengths) + shared_loss(end_logits, ends, batch, lengths)) / 2
+        )
+    return loss
+
+
+def first_reference_targets(batch: list[dict], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """One-hot start and end targets at each window's label (the first reference answer, or [CLS])."""
+    starts = torch.zeros((len(batch), width))
+    ends = torch.zeros((len(batch), width))
+    for row, feature in enumerate(batch):
+        starts[row, feature["start_positions"]] = 1
+        ends[row, feature["end_positions"]] = 1
+    return starts, ends
+
+
+def shared_loss(logits: torch.Tensor, targets: torch.Tensor, batch: list[dict], lengths: list[int]) -> torch.Tensor:
+    """Shared normalisation (Clark & Gardner, 2018): for each window holding its answer, one softmax over its tokens and
+    those of its companions, the other paragraphs retrieval would hand the reader beside it, so that the answer's
+    score must beat every span there, not only those of its own window. [CLS] stays out on every side: whether a
+    window answers at all is the per-window loss's to learn, and a companion is not trained towards no answer.
+    `logits` has the batch's rows first, then every companion's, in order."""
+    terms = []
+    companion = len(batch)
+    for row, feature in enumerate(batch):
+        group = [row, *range(companion, companion + len(feature.get("companions", ())))]
+        companion = group[-1] + 1 if len(group) > 1 else companion
+        if len(group) == 1 or not feature["references"]:
+            continue
+        scores = torch.cat([logits[member, 1 : lengths[member]] for member in group])
+        wanted = targets[row, 1 : lengths[row]]
+        terms.append(-(wanted * torch.log_softmax(scores, dim=-1)[: wanted.shape[0]]).sum())
+    return torch.stack(terms).mean() if terms else logits.new_zeros(())
 
 
 def move_schedule(scheduler, optimizer, steps: int) -> None:
@@ -145,7 +189,8 @@ class Progress:
         self.epochs = [stage.epochs for stage in stages]
         self.stages = stages
         self.started = time.monotonic()
-        self.windows = 0
+        self.windows = 0  # read, companions included: the pace shown
+        self.labelled = 0  # the stages' own windows: what `remaining` counts, so the pace the ETAs divide by
 
     def remaining(self, position: Position, stage_only: bool) -> int:
         stage = position.stage
@@ -154,10 +199,11 @@ class Progress:
             left += sum(self.sizes[i] * self.epochs[i] for i in range(stage + 1, len(self.sizes)))
         return max(0, left)
 
-    def report(self, position: Position, steps: int, loss: float, windows: int) -> None:
+    def report(self, position: Position, steps: int, loss: float, windows: int, labelled: int) -> None:
         self.windows += windows
+        self.labelled += labelled
         elapsed = time.monotonic() - self.started
-        pace = self.windows / elapsed if elapsed else 0.0
+        pace = self.labelled / elapsed if elapsed else 0.0
         stage = self.stages[position.stage]
         if position.step % 50 == 0 or position.step == steps:
             log.info(
@@ -168,7 +214,7 @@ class Progress:
                 position.step,
                 steps,
                 loss,
-                pace,
+                self.windows / elapsed if elapsed else 0.0,
                 _duration(self.remaining(position, True) / pace) if pace else "?",
                 _duration(self.remaining(position, False) / pace) if pace else "?",
             )
@@ -237,9 +283,10 @@ def run_stages(
             move_schedule(scheduler, optimizer, (first_epoch - 1) * steps + skip)
         if (first_epoch, skip) == (1, 0):
             log.info(
-                "stage %s: %d windows x %d epochs, lr %g",
+                "stage %s: %d windows (and %d companion windows) x %d epochs, lr %g",
                 stage.name,
                 len(stage.features),
+                sum(len(feature.get("companions", ())) for feature in stage.features),
                 stage.epochs,
                 stage.learning_rate,
             )
@@ -258,7 +305,8 @@ def run_stages(
                 scheduler.step()
                 optimizer.zero_grad()
                 position = Position(index, epoch, step)
-                progress.report(position, steps, loss.item(), len(batch))
+                windows = len(batch) + sum(len(feature.get("companions", ())) for feature in batch)
+                progress.report(position, steps, loss.item(), windows, len(batch))
                 if step < steps and time.monotonic() - last_save >= config.checkpoint_seconds:
                     save_checkpoint(checkpoints, position, model, optimizer, scheduler, seconds())
                     last_save = time.monotonic()

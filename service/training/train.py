@@ -54,6 +54,9 @@ class TrainConfig:
     answer_removed_negatives: float = 0.3
     swapped_negatives: float = 0.3
     retrieved_negatives: float = 0.0  # rate of pairs with the article's other paragraph that BM25 ranks first
+    # Each answerable question is read beside this many other paragraphs of its article (BM25's best, without the
+    # answer's text), under one shared softmax with its own window (stages.shared_loss); 0: none.
+    retrieved_companions: int = 0
     all_references: bool = False  # soft targets over every reference answer, not only the first
     # In a file whose answer offsets are first occurrences (squad-v1.0-train.json), move repeated answers to the
     # occurrence whose sentence shares the most question words (`data.relocated_answers`).
@@ -401,6 +404,7 @@ FROM_COMMAND_LINE = (
     "answer_removed_negatives",
     "swapped_negatives",
     "retrieved_negatives",
+    "retrieved_companions",
     "layer_decay",
     "all_references",
     "relocate_first_occurrences",
@@ -478,6 +482,12 @@ def main(argv: list[str] | None = None) -> None:
         ("--answer-removed-negatives", float, "rate of extra unanswerable pairs: its own paragraph minus the answer"),
         ("--swapped-negatives", float, "rate of extra unanswerable pairs: a name or year swapped, its own paragraph"),
         ("--retrieved-negatives", float, "rate of extra unanswerable pairs: the other paragraph BM25 ranks first"),
+        (
+            "--retrieved-companions",
+            int,
+            "read each answerable question beside this many other paragraphs of its article (BM25's best), one "
+            "softmax over all of them (shared normalisation)",
+        ),
         ("--layer-decay", float, "layer-wise learning-rate decay per layer below the span head (1.0: none)"),
     ):
         parser.add_argument(flag, type=kind, default=getattr(TrainConfig, flag[2:].replace("-", "_")), help=text)

@@ -104,8 +104,14 @@ def test_the_card_of_a_pass_of_stage_abstain_alone_says_so_and_gives_its_options
         "stages": [{"name": "abstain", "windows": 10821, "epochs": 1, "learning_rate": 3e-05}],
         "base_reader": first,
     }
+    with_companions = {**abstain_alone, "training": {**abstain_alone["training"], "retrieved_companions": 2}}
 
     card = model_card(abstain_alone, ("Cal",), ("Test",))
+    companions_card = model_card(with_companions, ("Cal",), ("Test",))
+
+    assert "--retrieved-companions" not in card and "shared normalisation" not in card
+    assert " --retrieved-negatives 0.5 --retrieved-companions 2" in companions_card
+    assert "beside the 2 other paragraphs of its article that BM25 ranks best" in companions_card
 
     assert "`answerable`: skipped (`--epochs 0`)" in card
     assert "`abstain`, from the weights of the pass's base model" in card

@@ -20,6 +20,7 @@ from service.settings import READER_MODEL_DIR
 from service.training.checkpoint import check_run, load_checkpoint
 from service.training.data import (
     collate,
+    companion_contexts,
     featurize,
     first_occurrence_offsets,
     length_grouped_batches,
@@ -31,7 +32,7 @@ from service.training.data import (
     with_shuffled_negatives,
     with_swapped_negatives,
 )
-from service.training.stages import batch_loss, parameter_groups, plan_stages, run_stages
+from service.training.stages import batch_loss, parameter_groups, plan_stages, run_stages, shared_loss
 from service.training.train import TrainConfig, recalibrate, train
 
 SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
@@ -221,6 +222,101 @@ def test_soft_targets_over_one_reference_give_the_models_own_loss(tokenizer) -> 
         assert batch_loss(model, batch, tokenizer.pad_token_id, all_references=True).item() == pytest.approx(
             batch_loss(model, batch, tokenizer.pad_token_id, all_references=False).item(), rel=1e-5
         )
+
+
+def test_companions_are_the_best_other_paragraphs_by_bm25_that_hold_no_answer() -> None:
+    questions = load_squad(SQUAD_TINY)
+    chosen = companion_contexts(questions, 2)
+
+    assert chosen, "the tiny set has articles of several paragraphs"
+    for question in questions:
+        others = list(dict.fromkeys(q.context for q in questions if q.title == question.title))
+        scores = LexicalIndex(others).scores(question.question)
+        ranked = [
+            others[i] for i in np.argsort(-scores, kind="stable") if scores[i] > 0 and others[i] != question.context
+        ]
+        clean = [c for c in ranked if not any(answer in c for answer in question.answers)]
+        if not question.answerable or not clean:
+            assert question.id not in chosen
+        else:
+            assert chosen[question.id] == clean[:2]
+    assert companion_contexts(questions, 0) == {}
+
+
+def test_windows_holding_the_answer_carry_their_companions_read_as_unanswerable(tokenizer) -> None:
+    questions = load_squad(SQUAD_TINY)
+    chosen = companion_contexts(questions, 2)
+    plain = featurize(questions, tokenizer, max_length=64, stride=16)
+    features = featurize(questions, tokenizer, max_length=64, stride=16, companions=chosen)
+
+    assert [{k: v for k, v in f.items() if k != "companions"} for f in features] == plain, "the windows are the same"
+    carrying = [f for f in features if "companions" in f]
+    assert carrying and all(f["references"] for f in carrying)
+    for feature in carrying:
+        for companion in feature["companions"]:
+            assert (companion["start_positions"], companion["end_positions"], companion["references"]) == (0, 0, [])
+            asked = feature["input_ids"][: feature["input_ids"].index(tokenizer.sep_token_id) + 1]
+            assert companion["input_ids"][: len(asked)] == asked, "the same question, another paragraph"
+    read = {tokenizer.decode(c["input_ids"]) for f in carrying for c in f["companions"]}
+    for question in questions:
+        for context in chosen.get(question.id, ()):
+            assert any(tokenizer.decode(tokenizer(context)["input_ids"][1:6]) in text for text in read)
+
+
+def test_shared_loss_is_one_softmax_over_a_window_and_its_companions_without_cls() -> None:
+    torch = pytest.importorskip("torch")
+    logits = torch.tensor(
+        [
+            [9.0, 1.0, 3.0, 0.0],  # the window: [CLS], then its answer at position 2
+            [5.0, 0.0, 0.0, 0.0],  # another window of the batch, with no companions
+            [9.0, 2.0, 0.0, 0.0],  # the first one's companion, one token of it padding
+        ]
+    )
+    targets = torch.tensor([[0.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
+    batch = [{"references": [(2, 2)], "companions": [{}]}, {"references": []}]
+
+    loss = shared_loss(logits, targets, batch, lengths=[4, 4, 3])
+
+    scores = torch.tensor([1.0, 3.0, 0.0, 2.0, 0.0])  # the window's and its companion's tokens, neither [CLS]
+    assert loss.item() == pytest.approx(-torch.log_softmax(scores, 0)[1].item())
+    assert shared_loss(logits, targets, [{"references": [(2, 2)]}, {"references": []}], [4, 4, 3]).item() == 0
+
+
+@pytest.mark.model
+def test_steps_with_companions_raise_the_answer_above_their_spans_more_than_steps_without(tokenizer) -> None:
+    from transformers import AutoModelForQuestionAnswering
+
+    torch = pytest.importorskip("torch")
+    questions = load_squad(SQUAD_TINY)
+    features = featurize(questions, tokenizer, max_length=128, stride=32, companions=companion_contexts(questions, 2))
+    batch = [f for f in features if "companions" in f][:2]
+    alone = [{k: v for k, v in f.items() if k != "companions"} for f in batch]
+
+    def gap(model) -> float:
+        """How far each answer's start logit is above the best start in its companions, summed over the batch."""
+        rows = batch + [c for f in batch for c in f["companions"]]
+        inputs = {k: v for k, v in collate(rows, tokenizer.pad_token_id).items() if "positions" not in k}
+        with torch.no_grad():
+            logits = model.eval()(**inputs).start_logits
+        total, first = 0.0, len(batch)
+        for row, feature in enumerate(batch):
+            others = range(first, first + len(feature["companions"]))
+            first += len(feature["companions"])
+            total += logits[row, feature["start_positions"]].item() - max(logits[o, 1:].max().item() for o in others)
+        return total
+
+    def trained(rows: list[dict]):
+        torch.manual_seed(0)
+        model = AutoModelForQuestionAnswering.from_pretrained(READER_MODEL_DIR)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+        for _ in range(3):
+            model.train()
+            batch_loss(model, rows, tokenizer.pad_token_id, all_references=False).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+        return model
+
+    assert gap(trained(batch)) > gap(trained(alone))
 
 
 @pytest.mark.model
