@@ -7,7 +7,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from service.answering.pipeline import QAPipeline
 from service.api.batching import QuestionBatcher
-from service.api.chat_schemas import ChatRequest, ChatResponse
+from service.api.chat_schemas import ChatRequest, ChatResponse, read_window
 from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
 from service.api.errors import NotFound
 from service.api.json_route import JsonTextRoute
@@ -94,7 +94,7 @@ async def chat(
 
 
 def read_user_texts(messages: list[tuple[str, str]], limit: int) -> list[tuple[tuple[str | int, ...], str, str]]:
-    """The user messages among the last `limit` user and assistant messages (those a follow-up is resolved from, the
-    question last), located in the request body, for the length check; older ones are never read."""
-    spoken = [(i, role, text) for i, (role, text) in enumerate(messages) if role in ("user", "assistant")]
-    return [(("messages", i, "content"), "message", text) for i, role, text in spoken[-limit:] if role == "user"]
+    """The user messages a follow-up is resolved from (`read_window`), located in the request body, for the length
+    check; older ones are never read."""
+    window = read_window(messages, limit)
+    return [(("messages", i, "content"), "message", turn.content) for i, turn in window if turn.role == "user"]

@@ -20,6 +20,13 @@ def check_conversation(turns: list[Turn]) -> None:
         raise ValueError(f"the last message is from the {turns[-1].role}; it must be the user's question")
 
 
+def read_window(messages: list[tuple[str, str]], limit: int) -> list[tuple[int, Turn]]:
+    """The last `limit` user and assistant messages of (role, text) pairs, with their places in the request: the
+    turns a follow-up is resolved from, and the only user messages held to the question limit."""
+    spoken = [(i, Turn(role, text)) for i, (role, text) in enumerate(messages) if role in ("user", "assistant")]
+    return spoken[-limit:]
+
+
 class ChatMessage(BaseModel):
     role: Literal["user", "assistant"] = Field(description="Who wrote the message")
     content: MessageText = Field(
@@ -51,7 +58,7 @@ class ChatRequest(BaseModel):
 
     def turns(self, limit: int) -> list[Turn]:
         """The last `limit` messages: older ones are not used for resolving follow-ups."""
-        return [Turn(m.role, m.content) for m in self.messages[-limit:]]
+        return [turn for _, turn in read_window([(m.role, m.content) for m in self.messages], limit)]
 
 
 class ChatResponse(AskResponse):

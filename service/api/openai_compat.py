@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from service.api.chat_schemas import ChatResponse, check_content, check_conversation
+from service.api.chat_schemas import ChatResponse, check_content, check_conversation, read_window
 from service.chat.followup import Turn
 
 MAX_OTHER_CHARS = 20_000  # system prompts and earlier replies that clients send back can be long
@@ -74,7 +74,7 @@ class CompletionRequest(BaseModel):
 
     def turns(self, limit: int) -> list[Turn]:
         """The last `limit` user and assistant messages."""
-        return conversation(self.messages)[-limit:]
+        return [turn for _, turn in read_window([(m.role, m.text) for m in self.messages], limit)]
 
 
 def conversation(messages: list[CompletionMessage]) -> list[Turn]:
