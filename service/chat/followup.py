@@ -187,6 +187,9 @@ def _graft_on_subject(body: str, fragment: str, words: list[str], previous: Exch
     """'Who founded Scale?' 'Why?': with no auxiliary, the wh-phrase ('Who', 'Which tech company') was the subject of
     a verb in the past or present tense. Its answer takes the subject's place and the verb its base form after the
     auxiliary of that tense: 'Why did Alexandr Wang found Scale?'."""
+    asked_by = words[0].lower()
+    if asked_by not in {"who", "which", "what"}:
+        return None  # 'Whose' asks for an owner, 'How' or 'Why' for no subject
     found = None
     for position, word in enumerate(words[1:4], 1):
         if word.lower() in FUNCTION_WORDS:
@@ -198,8 +201,8 @@ def _graft_on_subject(body: str, fragment: str, words: list[str], previous: Exch
     if found is None or previous.answer is None:
         return None  # no such verb, or nothing to put in the subject's place
     position, verb = found
-    if words[0].lower() not in {"who", "which", "what"} or (position == 1) != (words[0].lower() == "who"):
-        return None  # 'What happened?' answers with an event; 'Which', 'What' come with a noun; 'Whose' with an owner
+    if (position == 1) != (asked_by == "who"):
+        return None  # 'What happened?' answers with an event; 'Which' and 'What' come with a noun
     rest = words[position + 1 :]
     text = " ".join([fragment[:1].upper() + fragment[1:], verb.auxiliary, previous.answer, verb.base, *rest])
     return text, f"'{body}?' completed from question {previous.number} and its answer '{previous.answer}'"
