@@ -153,11 +153,12 @@ def shared_loss(logits: torch.Tensor, targets: torch.Tensor, batch: list[dict], 
     window answers at all is the per-window loss's to learn, and a companion is not trained towards no answer.
     `logits` has the batch's rows first, then every companion's, in order."""
     terms = []
-    companion = len(batch)
+    first = len(batch)  # the row of this window's first companion
     for row, feature in enumerate(batch):
-        group = [row, *range(companion, companion + len(feature.get("companions", ())))]
-        companion = group[-1] + 1 if len(group) > 1 else companion
-        if len(group) == 1 or not feature["references"]:
+        count = len(feature.get("companions", ()))
+        group = [row, *range(first, first + count)]
+        first += count
+        if not count or not feature["references"]:
             continue
         scores = torch.cat([logits[member, 1 : lengths[member]] for member in group])
         wanted = targets[row, 1 : lengths[row]]
