@@ -9,16 +9,15 @@ previous one. Writers take `IndexStore.writing()`, an exclusive lock on the inde
 import contextlib
 import fcntl
 import json
-import os
 import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import BinaryIO
 
+from index import durable
 from index.chunking import Chunk, ChunkingSettings
 from index.documents import Document
 from index.vectors import VectorIndex
@@ -89,34 +88,8 @@ def _lines(path: Path) -> list[str]:
     return [line for line in path.read_text(encoding="utf-8").split("\n") if line]
 
 
-def fsync_path(path: Path) -> None:
-    """Flush a file's or a folder's contents to disk (a folder's fsync makes the names in it durable)."""
-    descriptor = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
-
-
-def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
-    """Call `write(file)` on a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: a
-    process killed at any moment leaves the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    fsync_path(path.parent)  # the rename itself is durable only once the folder is
-
-
 def _atomic_write_text(path: Path, text: str) -> None:
-    atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
+    durable.atomic_write(path, lambda handle: handle.write(text.encode("utf-8")))
 
 
 class IndexStore:
@@ -211,9 +184,9 @@ class IndexStore:
         data.vectors.write(str(generation / "vectors.faiss"))
         (generation / "manifest.json").write_text(json.dumps(data.manifest.to_json(), indent=2), encoding="utf-8")
         for path in generation.iterdir():
-            fsync_path(path)
-        fsync_path(generation)
-        fsync_path(self.folder)  # the new folder's own name, before CURRENT may point at it
+            durable.fsync_path(path)
+        durable.fsync_path(generation)
+        durable.fsync_path(self.folder)  # the new folder's own name, before CURRENT may point at it
         _atomic_write_text(self.folder / POINTER, generation.name + "\n")
         for old in self.folder.glob("gen-*"):
             if old not in (generation, previous) and old.is_dir():  # a reader may still be in `previous`

@@ -11,8 +11,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from index.chunking import LONGEST_SENTENCE_TOKENS, ChunkingSettings
 from index.documents import BUNDLED_CORPUS
 from index.embedding import DEFAULT_MODEL, EmbedderPrecision, IndexPrecision
+from service.reader import READER_MODEL_DIR
 
-READER_MODEL_DIR = Path(__file__).parent / "reader" / "model"
 MAX_QUESTION_CHARS = 1000  # the request schemas' bound; QA_MAX_QUESTION_CHARS may lower it, not raise it
 
 

@@ -13,7 +13,7 @@ FIRST_PARTY = ("index", "service", "eval")
 # not ruled here: it measures the whole service (its runner loads the pipeline), while training uses only its leaves.
 MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "index": (),
-    "service.settings": ("index",),
+    "service.settings": ("index", "service.reader"),  # the shipped reader's folder, QA_READER_MODEL's default
     "service.answering": ("index",),
     "service.chat": (),
     "service.reader": ("service.answering", "index"),

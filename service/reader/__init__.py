@@ -4,3 +4,9 @@ one `Answerer`), and `card` writes the model card that ships in `model/` beside 
 `QA_READER_MODEL`). It imports `service.answering` for passages and citing, and nothing else from `service`: never
 training, the HTTP edge or the top-level wiring.
 """
+
+from pathlib import Path
+
+# The shipped reader: weights, tokenizer, thresholds and card (the default QA_READER_MODEL and `qa train-reader
+# --output`). Defined here, not in service.settings, so that training imports no settings machinery.
+READER_MODEL_DIR = Path(__file__).parent / "model"

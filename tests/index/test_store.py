@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index import store as store_module
+from index import durable
 from index.chunking import ChunkingSettings, chunk_document
 from index.documents import Document, load_documents
 from index.store import FORMAT_VERSION, POINTER, IndexBusy, IndexData, IndexStore, IndexUnavailable, Manifest
@@ -261,7 +261,7 @@ def test_save_makes_files_and_folders_durable_before_switching(
     store = IndexStore(tmp_path / "index")
     store.save(index_data(documents))
     events: list[str] = []
-    real_fsync_path, real_replace = store_module.fsync_path, os.replace
+    real_fsync_path, real_replace = durable.fsync_path, os.replace
 
     def record_fsync(path: Path) -> None:
         events.append(f"fsync {Path(path).relative_to(tmp_path)}")
@@ -271,8 +271,8 @@ def test_save_makes_files_and_folders_durable_before_switching(
         events.append(f"replace {Path(target).name}")
         real_replace(source, target)
 
-    monkeypatch.setattr(store_module, "fsync_path", record_fsync)
-    monkeypatch.setattr(store_module.os, "replace", record_replace)
+    monkeypatch.setattr(durable, "fsync_path", record_fsync)
+    monkeypatch.setattr(durable.os, "replace", record_replace)
 
     name = store.save(index_data(documents))
 

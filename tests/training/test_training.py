@@ -1,6 +1,7 @@
 """The reader's training data and a tiny end-to-end training run."""
 
 import json
+import logging
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -582,3 +583,46 @@ def test_a_resume_under_other_settings_names_them_without_a_hint(tmp_path: Path)
         check_run(tmp_path / "run", other, resume=True)
 
     assert "(config.relocate_first_occurrences, config.seed): resume with the same command, or" in str(refused.value)
+
+
+@pytest.mark.model
+def test_a_run_saved_without_calibration_keeps_its_report_until_calibrated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What a GPU machine without the embedding model writes (`--skip-calibration`), and `--calibrate-only` after."""
+    import service.training.train as reader_train
+
+    titles = sorted({q.title for q in load_squad(SQUAD_TINY)})
+    monkeypatch.setattr(reader_train, "CALIBRATION_ARTICLES", (titles[1],))
+    monkeypatch.setattr(reader_train, "TEST_ARTICLES", (titles[1],))
+    config = tiny_run_config(epochs=1, abstain_epochs=0, checkpoint_seconds=600, evaluate_seconds=1e9)
+    folder = tmp_path / "reader"
+
+    report = train([SQUAD_TINY], folder, config, tmp_path / "checkpoints", calibrated=False)
+
+    saved = json.loads((folder / "reader_config.json").read_text())
+    assert saved == json.loads(json.dumps(report))
+    assert saved["uncalibrated"].startswith("calibrate before serving")
+    assert saved["trained_on"] == "cpu" and saved["training"]["epochs"] == 1
+    assert "calibration" not in saved and not (folder / "README.md").exists(), "no figures, so no card"
+    weights = (folder / "model.safetensors").read_bytes()
+    with caplog.at_level(logging.WARNING):
+        SpanReader.from_dir(folder)
+    assert "has no calibrated no-answer thresholds yet: calibrate before serving" in caplog.text
+
+    recalibrated = recalibrate([SQUAD_TINY], folder, open_top_k=3)
+
+    assert (folder / "model.safetensors").read_bytes() == weights
+    saved = json.loads((folder / "reader_config.json").read_text())
+    assert "uncalibrated" not in saved
+    assert saved["null_threshold"] == recalibrated["calibration"]["threshold"]
+    assert (saved["training"], saved["trained_on"], saved["stages"]) == (
+        report["training"],
+        "cpu",
+        report["stages"],
+    )
+    assert "Reproduce" in (folder / "README.md").read_text()
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        SpanReader.from_dir(folder)
+    assert "calibrated" not in caplog.text

@@ -1,0 +1,36 @@
+"""Writes that survive a process killed at any moment: fsync a file or folder, replace a file atomically.
+
+Kept apart from the index store (and FAISS) so that what else writes durably, e.g. a training run's checkpoints, can
+use them on a machine that has no FAISS installed."""
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's or a folder's contents to disk (a folder's fsync makes the names in it durable)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Call `write(file)` on a temporary file beside `path`, fsync it, rename it over `path`, fsync the folder: a
+    process killed at any moment leaves the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    fsync_path(path.parent)  # the rename itself is durable only once the folder is
