@@ -45,11 +45,12 @@ def load_eval_set(path: Path | None) -> EvalSet:
     path = path or GOLD_SET
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such dataset file")
-    if path.suffix == ".json":
-        return _squad_set(path)
-    if path.suffix == ".jsonl":
-        return _gold_set(path)
-    raise ValueError(f"{path}: expected a .jsonl gold set or a SQuAD .json file")
+    if path.suffix not in {".json", ".jsonl"}:
+        raise ValueError(f"{path}: expected a .jsonl gold set or a SQuAD .json file")
+    loaded = _squad_set(path) if path.suffix == ".json" else _gold_set(path)
+    if not loaded.questions:  # figures over nothing would print as None and pass no gate
+        raise ValueError(f"{path}: holds no questions")
+    return loaded
 
 
 def _gold_set(path: Path) -> EvalSet:

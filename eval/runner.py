@@ -14,6 +14,7 @@ from rich.table import Table
 from eval.datasets import EvalQuestion, EvalSet, load_eval_set, merge
 from eval.scoring import Record, score, summarize
 from index.builder import IndexBuilder
+from index.durable import atomic_write
 from index.search import HybridRetriever
 from index.store import IndexStore
 from service.answering.answers import Answerer, AnswerResult, Passage
@@ -168,19 +169,32 @@ def print_report(figures: dict, records: list[Record], worst: int = 10) -> None:
         )
 
 
+def check_writable(output: Path) -> None:
+    """Refuse, before minutes of evaluation, an --output that cannot be written: a folder, or a place where no file
+    can be made (tried with a temporary file beside it, then removed)."""
+    if output.is_dir():
+        raise ValueError(f"{output}: a folder; give --output a file name, e.g. {output / 'eval.json'}")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}."):
+            pass
+    except OSError as error:
+        raise ValueError(f"{output}: cannot write there ({error.strerror or error})") from None
+
+
 def run_from_cli(args, settings: Settings) -> int:
     eval_set = merge([load_eval_set(path) for path in args.dataset or [None]])
     if args.articles:
         eval_set = only_articles(eval_set, args.articles)
     minimums = load_minimums(args.thresholds, f"{eval_set.name}:{args.mode}") if args.thresholds else None
-    if args.output and args.output.is_dir():
-        raise ValueError(f"{args.output}: a folder; give --output a file name, e.g. {args.output / 'eval.json'}")
+    if args.output:
+        check_writable(args.output)
     figures, records = run_eval(eval_set, args.mode, settings, args.limit, progress=not args.quiet)
     print_report(figures, records)
     if args.output:
         payload = {**figures, "records": [r.to_json() for r in records]}
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(payload, indent=2, ensure_ascii=False) + "\n"
+        atomic_write(args.output, lambda file: file.write(text.encode("utf-8")))
     if minimums is not None:
         failures = check_thresholds(figures, minimums)
         if failures:

@@ -10,6 +10,7 @@ from typing import ClassVar
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
+MARKDOWN_SUFFIXES = {".md", ".markdown"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
 TITLES_FILE = "titles.json"
 BUNDLED_CORPUS = Path(__file__).parent / "corpus"
@@ -114,10 +115,33 @@ def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str
         decoded = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise DocumentError(f"{path}: not valid UTF-8 (byte {error.start}); save it as UTF-8 text") from None
-    text = html_to_text(decoded) if path.suffix.lower() in HTML_SUFFIXES else decoded.replace("\r\n", "\n")
+    if "\x00" in decoded:
+        raise DocumentError(f"{path}: holds a NUL byte (character {decoded.index(chr(0))}), so it is not text")
+    suffix = path.suffix.lower()
+    text = html_to_text(decoded) if suffix in HTML_SUFFIXES else decoded.replace("\r\n", "\n")
+    if suffix in MARKDOWN_SUFFIXES:
+        text, title = without_front_matter(text, title)
     if not text.strip():
         raise DocumentError(f"{path}: the file holds no text")
     return Document(id=doc_id or document_id(path), title=title or guess_title(text, path), source=path.name, text=text)
+
+
+FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER_LINE = re.compile(r"[\w-]+:(?:\s|$)|[ \t]|-[ \t]|#")  # a key, an indented or list line, a comment
+FRONT_MATTER_TITLE = re.compile(r"^title:[ \t]*(?P<title>.+?)[ \t]*$", re.MULTILINE)
+
+
+def without_front_matter(text: str, title: str | None) -> tuple[str, str | None]:
+    """A Markdown file's text without its YAML front matter (`---` lines around `key: value` lines, as Jekyll, Hugo and
+    Pandoc write it), which is metadata, not article text, and its `title:` as the title unless one was given."""
+    found = FRONT_MATTER.match(text)
+    block = (found.group("block") or "") if found else ""
+    if not found or not all(FRONT_MATTER_LINE.match(line) for line in block.splitlines() if line.strip()):
+        return text, title  # a `---` rule above prose, not metadata
+    named = FRONT_MATTER_TITLE.search(block)
+    if named and not title:
+        title = named.group("title").strip("'\"") or None
+    return text[found.end() :], title
 
 
 def guess_title(text: str, path: Path) -> str:
@@ -145,7 +169,7 @@ def _titles_for(folder: Path) -> dict[str, str]:
 
 
 class _TextExtractor(HTMLParser):
-    _SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript"}
+    _SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template"}  # what a browser never shows
     _BLOCKS: ClassVar[set[str]] = {
         "p",
         "div",

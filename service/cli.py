@@ -16,7 +16,8 @@ from index.documents import DocumentError
 from index.store import IndexUnavailable
 from service.settings import Settings
 
-console = Console(soft_wrap=True)
+# No automatic highlighting: it would colour every number and quote of an article's sentence, not the answer alone.
+console = Console(soft_wrap=True, highlight=False)
 errors = Console(stderr=True, soft_wrap=True)
 
 
@@ -58,6 +59,17 @@ def _refused(error: ValidationError) -> str:
     return f"{where}: {message}{more}" if where else message + more
 
 
+def _top_k(value: str) -> int:
+    """--top-k as a number of passages, refused in the flag's own words (as /ask's schema bounds it)."""
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of passages (1-50)") from None
+    if not 1 <= number <= 50:
+        raise argparse.ArgumentTypeError(f"{number} passages: give 1-50")
+    return number
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qa", description="Answers from news articles with exact, cited spans.")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors on stderr")
@@ -70,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer one question from the command line")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=int, help="passages to retrieve (1-50)")
+    ask.add_argument("--top-k", type=_top_k, help="passages to retrieve (1-50)")
     ask.add_argument("--json", action="store_true", help="print the /ask response as JSON")
     ask.set_defaults(run=_ask)
 
@@ -201,7 +213,11 @@ def _ask(args: argparse.Namespace) -> int:
     after = context.text[answer.end - context.start :]
     console.print(f"[bold]{escape(answer.text)}[/bold]  (confidence {answer.score:.2f})")
     console.print(f"  {escape(answer.title)} · {answer.document_id} [{answer.start}:{answer.end}]")
-    console.print(f"  “{escape(before)}[bold yellow]{escape(answer.text)}[/bold yellow]{escape(after)}”")
+    # Colour marks the span on a terminal; piped or redirected, where styles are dropped, Markdown's ** marks it.
+    marked = (
+        f"[bold yellow]{escape(answer.text)}[/bold yellow]" if console.is_terminal else f"**{escape(answer.text)}**"
+    )
+    console.print(f"  “{escape(before)}{marked}{escape(after)}”")
     for alternative in response.alternatives:
         console.print(f"  also: {escape(alternative.text)} ({escape(alternative.title)}, {alternative.score:.2f})")
     return 0

@@ -131,7 +131,12 @@ def test_ask_prints_the_answer_in_its_sentence(index_dir: Path, capsys: pytest.C
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{answer['text']}  (confidence {answer['score']:.2f})"
     assert f"{answer['document_id']} [{answer['start']}:{answer['end']}]" in one_line(out)
-    assert f"“{one_line(answer['context']['text'])}”" in one_line(out)
+    context = answer["context"]
+    before, after = (
+        context["text"][: answer["start"] - context["start"]],
+        context["text"][answer["end"] - context["start"] :],
+    )
+    assert one_line(f"“{before}**{answer['text']}**{after}”") in one_line(out), "piped: the span marked in Markdown"
 
 
 def test_error_naming_a_long_path_keeps_the_path_on_one_line(
@@ -168,7 +173,7 @@ def test_ask_with_an_empty_question_exits_2_with_one_line(index_dir: Path, capsy
     assert main(["-q", "ask", "   "]) == 2
 
     assert capsys.readouterr().err == (
-        "error: question: the question is empty; type a question such as 'Who founded Scale AI?'\n"
+        "error: question: the question is empty; type a question such as 'Who is the founder of Scale?'\n"
     )
 
 
@@ -329,3 +334,17 @@ def test_quiet_silences_progress_bars(
     assert "Batches" in capsys.readouterr().err
     assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
     assert "Batches" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "message"), [("0", "argument --top-k: 0 passages: give 1-50"), ("x", "'x' is not a whole number")]
+)
+def test_ask_refuses_a_top_k_out_of_range_naming_the_flag(
+    index_dir: Path, capsys: pytest.CaptureFixture[str], value: str, message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["-q", "ask", "--top-k", value, "Who is the founder of Scale?"])
+
+    assert exited.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not index_dir.exists(), "refused before anything was loaded or built"

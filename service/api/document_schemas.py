@@ -11,7 +11,7 @@ from index.documents import ID_PATTERN, SUPPORTED_SUFFIXES
 MAX_TITLE_CHARS = 300
 
 
-ID_RULE = "an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
+ID_RULE = "an id is 1-128 ASCII letters, digits, '.', '_' or '-', and not '.' or '..'"
 
 
 def valid_id(document_id: str | None) -> str | None:

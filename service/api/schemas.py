@@ -18,7 +18,7 @@ def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
     def check(text: str) -> str:
         text = text.strip()
         if not text:
-            raise ValueError(f"the {noun} is empty; type a question such as 'Who founded Scale AI?'")
+            raise ValueError(f"the {noun} is empty; type a question such as 'Who is the founder of Scale?'")
         if capped and len(text) > MAX_QUESTION_CHARS:
             raise ValueError(f"the {noun} is {len(text)} characters; keep it to {MAX_QUESTION_CHARS}")
         return text

@@ -175,12 +175,28 @@ def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
     after = words[verb + 1]
     fragment = fragment[:1].upper() + fragment[1:]
     where = f"question {previous.number}"
+    if _asks_what_something_is(words, verb):
+        if previous.answer is None:
+            return None  # 'What is the capital of France?' unanswered: 'Why?' has nothing to ask about
+        text = " ".join([fragment, words[verb], previous.answer, *words[verb + 1 :]])
+        return text, f"'{body}?' completed from {where} and its answer '{previous.answer}'"
     if after[:1].isupper() or after[:1].isdigit() or after.lower() in FUNCTION_WORDS:
         return " ".join([fragment, *words[verb:]]), f"'{body}?' completed from {where}"
     if previous.answer is None:
         return None  # the wh-phrase was the subject; without its answer there is nothing to put there
     text = " ".join([fragment, words[verb], previous.answer, *words[verb + 1 :]])
     return text, f"'{body}?' completed from {where} and its answer '{previous.answer}'"
+
+
+def _asks_what_something_is(words: list[str], verb: int) -> bool:
+    """'What is the capital of France?', 'Who was Meta's CEO?': 'what' or 'who' asks for what a thing is (a form of 'be'
+    with no participle after it), so the answer, not the wh-word's place, completes a fragment: 'Why is Paris the
+    capital of France?'. 'What is Meta building?' and 'What was it valued at?' ask about a verb's object instead."""
+    return (
+        words[0].lower() in {"what", "who"}
+        and words[verb].lower() in {"is", "are", "was", "were"}
+        and not any(word.lower().endswith(("ing", "ed", "en")) for word in words[verb + 1 :])
+    )
 
 
 def _graft_on_subject(body: str, fragment: str, words: list[str], previous: Exchange) -> tuple[str, str] | None:

@@ -413,7 +413,7 @@ def save_reader(
         raise ValueError("save_reader writes fp16 from float32 weights; these are rounded already (bfloat16?)")
     staging = output.with_name(output.name + ".tmp")
     shutil.rmtree(staging, ignore_errors=True)
-    model.save_pretrained(staging, state_dict={k: v.to(torch.float16) for k, v in model.state_dict().items()})
+    model.save_pretrained(staging, state_dict={k: v.to("cpu", torch.float16) for k, v in model.state_dict().items()})
     tokenizer.save_pretrained(staging)
     (staging / READER_CONFIG).write_text(json.dumps(report or asdict(config), indent=2) + "\n", encoding="utf-8")
     if report and card:

@@ -110,7 +110,7 @@ def _invalid(field: str, message: str) -> dict:
     return {"detail": f"{field}: {message}", "errors": [{"field": field, "message": message}]}
 
 
-EMPTY = "the question is empty; type a question such as 'Who founded Scale AI?'"
+EMPTY = "the question is empty; type a question such as 'Who is the founder of Scale?'"
 
 
 @pytest.mark.parametrize(

@@ -122,7 +122,7 @@ def test_chat_uses_only_the_last_messages_of_history(client: TestClient) -> None
         ),
         (
             [{"role": "user", "content": "   "}],
-            "messages.0.content: the message is empty; type a question such as 'Who founded Scale AI?'",
+            "messages.0.content: the message is empty; type a question such as 'Who is the founder of Scale?'",
         ),
         (
             [{"role": "user", "content": "why " * 300}],

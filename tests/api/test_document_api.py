@@ -167,7 +167,7 @@ def test_an_id_the_rules_refuse_is_refused_in_words_as_json_and_as_a_form(client
         "/documents", files={"file": ("pier.txt", b"The pier.")}, data={"id": document_id}, headers=AUTH
     )
 
-    rule = "id: an id is 1-128 letters, digits, '.', '_' or '-', and not '.' or '..'"
+    rule = "id: an id is 1-128 ASCII letters, digits, '.', '_' or '-', and not '.' or '..'"
     assert as_json.status_code == 422, as_json.text
     assert as_json.json()["errors"][0]["field"] == "id"
     assert as_json.json()["detail"] == rule, "the rule in words, not its regular expression"

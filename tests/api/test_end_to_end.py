@@ -1,6 +1,9 @@
 """The whole service with the real embedding model: index the bundled articles, ask, check the cited spans."""
 
+import html
+import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -85,6 +88,24 @@ def test_answers_are_exact_cited_spans(client: TestClient, question: str, expect
         assert answer["text"] == expected
     assert answer["document_id"] == document_id
     assert answer["text"] in answer["context"]["text"]
+
+
+# The chat page's example buttons, with what a right answer holds: a user's first click must not show a wrong answer.
+PAGE_EXAMPLES = {
+    "What stake did Meta take in Scale?": ("49%", FIRST),
+    "Who is the founder of Scale?": ("Alexandr Wang", FIRST),
+    "How much is Meta in talks to invest in Scale AI?": ("$10 billion", SECOND),
+}
+
+
+def test_the_chat_pages_examples_are_answered_right(client: TestClient) -> None:
+    page = (Path(__file__).parents[2] / "service" / "api" / "static" / "index.html").read_text(encoding="utf-8")
+    examples = [html.unescape(found) for found in re.findall(r'class="example[^"]*">([^<]+)</button>', page)]
+    assert sorted(examples) == sorted(PAGE_EXAMPLES), "a changed example needs its expected answer here"
+    for question, (expected, document_id) in PAGE_EXAMPLES.items():
+        answer = ask(client, question)["answer"]
+        assert answer is not None and expected in answer["text"], (question, answer)
+        assert answer["document_id"] == document_id
 
 
 @pytest.mark.parametrize("question", ["What is the capital of France?", "How much did Google pay for Scale?"])

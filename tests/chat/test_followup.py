@@ -131,6 +131,9 @@ def test_a_possessive_agreeing_with_the_wh_subject_stays() -> None:
             "Since when does Greggs run the Leeds store?",
         ),
         (["Who studied the deal?", "two analysts"], "When?", "When did two analysts study the deal?"),
+        (["Who is the head of Greggs?", "Ada Price"], "Why?", "Why is Ada Price the head of Greggs?"),
+        (["What was the bakery's biggest market?", "Leeds"], "Why?", "Why was Leeds the bakery's biggest market?"),
+        (["What is Greggs building?", "a bakery"], "Why?", "Why is Greggs building?"),
     ],
 )
 def test_follow_ups_about_an_unrelated_article(history: list, follow_up: str, resolved: str) -> None:
@@ -392,6 +395,7 @@ def test_a_pronoun_after_a_named_speaker_still_refers_back(speaker: str) -> None
         ["What happened to Crumb & Co?", "Northwind bought it"],  # an event, not a subject
         ["Whose bakery bought Crumb & Co?", "Ada Price's"],
         ["Which companies own Crumb & Co?", "Greggs"],  # a plural present: its form is also the base form
+        ["What is the capital of France?", None],  # it asked what something is, and nothing answered
     ],
 )
 def test_a_fragment_after_a_subject_question_stays_as_asked_when_no_subject_can_take_its_place(history: list) -> None:

@@ -480,3 +480,27 @@ def test_cli_eval_of_a_missing_dataset_exits_2(tmp_path: Path, capsys: pytest.Ca
 
     assert code == 2
     assert "no such dataset file" in " ".join(capsys.readouterr().err.split())
+
+
+def test_cli_eval_refuses_an_output_it_cannot_write_before_the_run(
+    tmp_path: Path, loaded_for: list[bool], capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocked = tmp_path / "a-file"
+    blocked.write_text("not a folder", encoding="utf-8")
+    code = main(["eval", "--dataset", str(SQUAD_TINY), "--mode", "reader", "--output", str(blocked / "eval.json")])
+
+    assert code == 2
+    assert f"{blocked / 'eval.json'}: cannot write there" in " ".join(capsys.readouterr().err.split())
+    assert loaded_for == []
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["a-file"], "the probe leaves nothing behind"
+
+
+@pytest.mark.parametrize(("name", "content"), [("empty.json", '{"data": []}'), ("empty.jsonl", "\n")])
+def test_cli_eval_of_a_dataset_without_questions_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], name: str, content: str
+) -> None:
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    code = main(["eval", "--dataset", str(tmp_path / name)])
+
+    assert code == 2
+    assert f"{tmp_path / name}: holds no questions" in " ".join(capsys.readouterr().err.split())

@@ -33,6 +33,40 @@ def test_markdown_title_comes_from_its_heading(tmp_path: Path) -> None:
     assert document.text == text  # Markdown is indexed as written, so offsets point into the file
 
 
+@pytest.mark.parametrize("closing", ["---", "..."])
+def test_markdown_front_matter_gives_the_title_and_stays_out_of_the_text(tmp_path: Path, closing: str) -> None:
+    body = "\n# Ferry times in Bergen\n\nThe first ferry leaves at 06:10.\n"
+    text = f'---\ntitle: "Ferry Schedule Secret"\nauthor: Jane Doe\n{closing}\n{body}'
+    document = load_document(write_files(tmp_path, {"front.md": text}) / "front.md")
+
+    assert document.title == "Ferry Schedule Secret"
+    assert document.text == body, "metadata, not article text: never cited"
+
+    untitled = load_document(
+        write_files(tmp_path, {"plain.markdown": f"---\nauthor: Jane Doe\n---\n{body}"}) / "plain.markdown"
+    )
+    assert (untitled.title, untitled.text) == ("Ferry times in Bergen", body)
+
+
+def test_a_rule_that_is_not_front_matter_stays_in_the_text(tmp_path: Path) -> None:
+    text = "Intro line.\n\n---\n\ntitle: not metadata\n"
+    document = load_document(write_files(tmp_path, {"rule.md": text}) / "rule.md")
+    assert (document.title, document.text) == ("Intro line.", text)
+    unclosed = "---\ntitle: never closed\nThe text goes on.\n"
+    assert load_document(write_files(tmp_path, {"open.md": unclosed}) / "open.md").text == unclosed
+    prose = "---\nA paragraph between two rules.\n\n---\nMore text.\n"
+    assert load_document(write_files(tmp_path, {"rules.md": prose}) / "rules.md").text == prose
+    in_text = "---\ntitle: x\n---\n"
+    assert load_document(write_files(tmp_path, {"notes.txt": in_text}) / "notes.txt").text == in_text, "Markdown only"
+
+
+def test_a_file_holding_a_nul_byte_is_refused_as_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "nul.txt"
+    path.write_bytes(b"The dock\x00 has 14 cranes.")
+    with pytest.raises(DocumentError, match=r"nul.txt: holds a NUL byte \(character 8\), so it is not text"):
+        load_document(path)
+
+
 def test_long_first_line_is_cut_at_a_word_for_the_title(tmp_path: Path) -> None:
     line = " ".join(["word"] * 40)
     document = load_document(write_files(tmp_path, {"long.txt": line}) / "long.txt")
@@ -45,7 +79,7 @@ def test_html_loads_as_its_visible_text(tmp_path: Path) -> None:
         "<!DOCTYPE html><html><head><title>Tab title</title><style>p { color: red }</style></head>"
         "<body><h1>Big   news</h1><p>Meta bought <b>49%</b> of Scale &amp; hired its founder.</p>"
         "<script>var hidden = 'not text';</script><ul><li>One</li><li>Two<br>lines</li></ul>"
-        "<noscript>Enable scripts</noscript></body></html>"
+        "<noscript>Enable scripts</noscript><template><p>Hidden template says 77 boats</p></template></body></html>"
     )
     document = load_document(write_files(tmp_path, {"news.html": html}) / "news.html")
 

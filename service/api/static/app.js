@@ -166,6 +166,10 @@ function renderError(message, question, retryable) {
   item.append(retry);
 }
 
+// The service's own limit (QA_MAX_QUESTION_CHARS) is enforced and explained by the service: a length cap here would cut
+// a paste without a word.
+const UNREACHABLE = "Could not reach the service (network error). Check that it is running, then try again.";
+
 class RequestError extends Error {
   constructor(message, retryable) {
     super(message);
@@ -207,8 +211,7 @@ async function ask(question, { echo = true } = {}) {
         body: JSON.stringify({ messages }),
       });
     } catch {
-      const message = "Could not reach the service (network error). Check that it is running, then try again.";
-      throw new RequestError(message, true);
+      throw new RequestError(UNREACHABLE, true);
     }
     const body = await response.json().catch(() => null);
     if (chat !== chatNumber) return; // asked in a chat the user has since left
@@ -231,7 +234,12 @@ async function ask(question, { echo = true } = {}) {
 
 async function fetchDocument(documentId, fresh = false) {
   if (fresh || !documents.has(documentId)) {
-    const response = await fetch(`/documents/${encodeURIComponent(documentId)}`);
+    let response;
+    try {
+      response = await fetch(`/documents/${encodeURIComponent(documentId)}`);
+    } catch {
+      throw new RequestError(UNREACHABLE, true);
+    }
     const body = await response.json().catch(() => null);
     if (!response.ok || !body) throw requestError(response.status, body);
     documents.set(documentId, body);

@@ -205,3 +205,33 @@ def test_new_chat_while_a_question_is_read_drops_its_answer(browser: Chrome, liv
     assert not browser.find_elements(By.CSS_SELECTOR, "#transcript .message")
     assert browser.find_element(By.ID, "send").get_attribute("disabled") is None
     assert browser.execute_script("return localStorage.getItem('cited-qa.chat.v1')") == "[]"
+
+
+def test_a_long_paste_is_sent_whole_and_the_services_limit_explained(
+    browser: Chrome, live_service: LiveService
+) -> None:
+    open_page(browser, live_service)
+    question = "Who founded Scale? " + "and why " * 200  # 1,619 characters, over the service's 1,000
+    box = browser.find_element(By.ID, "question")
+    browser.execute_script("arguments[0].value = arguments[1];", box, question)  # as a paste lands
+    box.send_keys(Keys.END, Keys.ENTER)
+
+    error = WebDriverWait(browser, 30).until(lambda b: b.find_elements(By.CSS_SELECTOR, ".message.error"))[0]
+    assert "keep it to 1000" in text_of(error)
+    assert box.get_property("value") == question.strip(), "given back whole to shorten"
+
+
+def test_the_source_viewer_says_plainly_when_the_service_is_unreachable(
+    browser: Chrome, live_service: LiveService
+) -> None:
+    open_page(browser, live_service)
+    message = ask(browser, "When was Scale AI founded?")
+    browser.execute_script("window.fetch = () => Promise.reject(new TypeError('Failed to fetch'));")
+    message.find_element(By.CSS_SELECTOR, ".chip").click()
+
+    viewer = browser.find_element(By.ID, "viewer-text")
+    WebDriverWait(browser, 30).until(lambda b: "network error" in text_of(viewer))
+    assert text_of(viewer) == (
+        "Could not load the document. Could not reach the service (network error). Check that it is running, then try"
+        " again."
+    )
