@@ -127,6 +127,7 @@ def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str
 
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER_KEY = re.compile(r"[\w-]+:(?:\s|$)")
 FRONT_MATTER_LINE = re.compile(r"[\w-]+:(?:\s|$)|[ \t]|-[ \t]|#")  # a key, an indented or list line, a comment
 FRONT_MATTER_TITLE = re.compile(r"^title:[ \t]*(?P<title>.+?)[ \t]*$", re.MULTILINE)
 
@@ -135,12 +136,13 @@ def without_front_matter(text: str, title: str | None) -> tuple[str, str | None]
     """A Markdown file's text without its YAML front matter (`---` lines around `key: value` lines, as Jekyll, Hugo and
     Pandoc write it), which is metadata, not article text, and its `title:` as the title unless one was given."""
     found = FRONT_MATTER.match(text)
-    block = (found.group("block") or "") if found else ""
-    if not found or not all(FRONT_MATTER_LINE.match(line) for line in block.splitlines() if line.strip()):
-        return text, title  # a `---` rule above prose, not metadata
-    named = FRONT_MATTER_TITLE.search(block)
+    lines = [line for line in (found.group("block") or "").splitlines() if line.strip()] if found else []
+    if not lines or not FRONT_MATTER_KEY.match(lines[0]) or not all(FRONT_MATTER_LINE.match(line) for line in lines):
+        return text, title  # rules around prose or a list, not metadata (nor an empty block)
+    named = FRONT_MATTER_TITLE.search("\n".join(lines))
     if named and not title:
-        title = named.group("title").strip("'\"") or None
+        value = re.sub(r"\s+#.*$", "", named.group("title")).strip().strip("'\"")
+        title = value if value and value[0] not in "|>" else None  # a block scalar's text is on the lines below
     return text[found.end() :], title
 
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from index.documents import DocumentError
 from index.store import IndexUnavailable
-from service.settings import Settings
+from service.settings import MAX_TOP_K, Settings
 
 # No automatic highlighting: it would colour every number and quote of an article's sentence, not the answer alone.
 console = Console(soft_wrap=True, highlight=False)
@@ -64,9 +64,9 @@ def _top_k(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of passages (1-50)") from None
-    if not 1 <= number <= 50:
-        raise argparse.ArgumentTypeError(f"{number} passages: give 1-50")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of passages (1-{MAX_TOP_K})") from None
+    if not 1 <= number <= MAX_TOP_K:
+        raise argparse.ArgumentTypeError(f"{number} passages: give 1-{MAX_TOP_K}")
     return number
 
 
@@ -82,7 +82,7 @@ def _parser() -> argparse.ArgumentParser:
 
     ask = commands.add_parser("ask", help="answer one question from the command line")
     ask.add_argument("question")
-    ask.add_argument("--top-k", type=_top_k, help="passages to retrieve (1-50)")
+    ask.add_argument("--top-k", type=_top_k, help=f"passages to retrieve (1-{MAX_TOP_K})")
     ask.add_argument("--json", action="store_true", help="print the /ask response as JSON")
     ask.set_defaults(run=_ask)
 
@@ -213,10 +213,9 @@ def _ask(args: argparse.Namespace) -> int:
     after = context.text[answer.end - context.start :]
     console.print(f"[bold]{escape(answer.text)}[/bold]  (confidence {answer.score:.2f})")
     console.print(f"  {escape(answer.title)} · {answer.document_id} [{answer.start}:{answer.end}]")
-    # Colour marks the span on a terminal; piped or redirected, where styles are dropped, Markdown's ** marks it.
-    marked = (
-        f"[bold yellow]{escape(answer.text)}[/bold yellow]" if console.is_terminal else f"**{escape(answer.text)}**"
-    )
+    # Colour marks the span on a terminal that shows colour; piped, redirected or TERM=dumb, Markdown's ** marks it.
+    coloured = console.is_terminal and console.color_system is not None
+    marked = f"[bold yellow]{escape(answer.text)}[/bold yellow]" if coloured else f"**{escape(answer.text)}**"
     console.print(f"  “{escape(before)}{marked}{escape(after)}”")
     for alternative in response.alternatives:
         console.print(f"  also: {escape(alternative.text)} ({escape(alternative.title)}, {alternative.score:.2f})")

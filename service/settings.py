@@ -13,6 +13,7 @@ from index.documents import BUNDLED_CORPUS
 from index.embedding import DEFAULT_MODEL, EmbedderPrecision, IndexPrecision
 from service.reader import READER_MODEL_DIR
 
+MAX_TOP_K = 50  # passages a question may ask for: the setting's, /ask's and `qa ask --top-k`'s bound
 MAX_QUESTION_CHARS = 1000  # the request schemas' bound; QA_MAX_QUESTION_CHARS may lower it, not raise it
 
 
@@ -73,7 +74,7 @@ class Settings(BaseSettings):
     top_k: int | None = Field(
         None,
         ge=1,
-        le=50,
+        le=MAX_TOP_K,
         description="Passages retrieved and read per question; unset: the reader's own (the depth its open threshold was calibrated at)",
     )
     no_answer_threshold: float | None = Field(

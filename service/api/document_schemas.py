@@ -24,6 +24,8 @@ def valid_id(document_id: str | None) -> str | None:
 def has_words(text: str) -> str:
     if not text.strip():
         raise ValueError("the document holds no text; send its words in 'text'")
+    if "\x00" in text:  # as a file holding one is refused (index.documents)
+        raise ValueError(f"the text holds a NUL character (character {text.index(chr(0))}); send plain text")
     return text
 
 

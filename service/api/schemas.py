@@ -7,7 +7,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from service.answering.answers import Answer, Passage
 from service.answering.pipeline import AskResult
-from service.settings import MAX_QUESTION_CHARS
+from service.settings import MAX_QUESTION_CHARS, MAX_TOP_K
 
 
 def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
@@ -47,10 +47,14 @@ def refuse_overlong(texts: list[tuple[tuple[str | int, ...], str, str]], limit: 
 
 class AskRequest(BaseModel):
     question: Annotated[str, AfterValidator(words_required("question"))] = Field(
-        description="The question, in plain words", examples=["How much of Scale did Meta buy?"]
+        description="The question, in plain words", examples=["What stake did Meta take in Scale?"]
     )
     top_k: int | None = Field(
-        None, ge=1, le=50, strict=True, description="Passages to retrieve (1-50); the server default if omitted"
+        None,
+        ge=1,
+        le=MAX_TOP_K,
+        strict=True,
+        description=f"Passages to retrieve (1-{MAX_TOP_K}); the server default if omitted",
     )
 
 

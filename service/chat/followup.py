@@ -15,7 +15,7 @@ from service.chat.mentions import (
     Mention,
     mentions,
 )
-from service.chat.verbs import finite_verb, same_verb
+from service.chat.verbs import finite_verb, participle, same_verb
 
 PRONOUN = re.compile(r"(?<![\w’'])(he|she|him|her|his|they|them|their|it|its|there)(?![\w’'])", re.IGNORECASE)
 # Adjectives of an impersonal "it is ADJ that/to ...".
@@ -53,6 +53,10 @@ ABOUT = re.compile(r"^(?:(?:and|but|so)\s+)?(?:what|how)\s+about\s+", re.IGNOREC
 WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
     re.IGNORECASE,
+)
+# Words after which a word is a noun: 'the building', 'its founding', 'a gathering'.
+NOUN_MARKERS = frozenset(
+    ["the", "a", "an", "its", "their", "his", "her", "our", "my", "your", "this", "that", "these", "those"]
 )
 ABSTENTIONS = ("the articles don't say", "the articles do not say", "no answer", "i don't know", "i do not know")
 
@@ -191,11 +195,16 @@ def _graft(body: str, previous: Exchange) -> tuple[str, str] | None:
 def _asks_what_something_is(words: list[str], verb: int) -> bool:
     """'What is the capital of France?', 'Who was Meta's CEO?': 'what' or 'who' asks for what a thing is (a form of 'be'
     with no participle after it), so the answer, not the wh-word's place, completes a fragment: 'Why is Paris the
-    capital of France?'. 'What is Meta building?' and 'What was it valued at?' ask about a verb's object instead."""
-    return (
-        words[0].lower() in {"what", "who"}
-        and words[verb].lower() in {"is", "are", "was", "were"}
-        and not any(word.lower().endswith(("ing", "ed", "en")) for word in words[verb + 1 :])
+    capital of France?'. 'What is Meta building?' and 'What was it valued at?' ask about a verb's object instead. A
+    name, or a word after a determiner or a superlative ('the tallest building'), is a noun, not a participle."""
+    if words[0].lower() not in {"what", "who"} or words[verb].lower() not in {"is", "are", "was", "were"}:
+        return False
+    rest = words[verb + 1 :]
+    return not any(
+        participle(word)
+        and not word[:1].isupper()
+        and not (position and (rest[position - 1].lower() in NOUN_MARKERS or rest[position - 1].endswith("est")))
+        for position, word in enumerate(rest)
     )
 
 

@@ -27,6 +27,17 @@ def finite_verb(word: str) -> FiniteVerb | None:
     return None
 
 
+def participle(word: str) -> bool:
+    """Whether `word` can be a verb's past participle or -ing form ('valued', 'building', 'taken')."""
+    lower = word.lower()
+    for lemma in getAllLemmas(lower).get("VERB", ()):
+        forms = getAllInflections(lemma, upos="VERB")
+        # lemminflect leaves VBN out where it is the past tense's form ('value': 'valued' only under VBD)
+        if any(lower in forms.get(tag, ()) for tag in ("VBN", "VBG", "VBD")):
+            return True
+    return False
+
+
 def same_verb(first: str, second: str) -> bool:
     """Whether two words can be forms of one verb ('take', 'takes', 'took')."""
     lemmas = [set(getAllLemmas(word.lower().strip("?.!,;:")).get("VERB", ())) for word in (first, second)]

@@ -26,5 +26,5 @@ def training_device(name: str) -> torch.device:
 def bf16_autocast(device: torch.device, wanted: bool) -> torch.autocast:
     """bfloat16 autocast where `device` runs it natively (a CPU with AMX or AVX512-BF16, a GPU from Ampere on), when
     `wanted`; elsewhere a disabled autocast, so the run is float32."""
-    native = torch.cuda.is_bf16_supported() if device.type == "cuda" else bf16_supported()
+    native = torch.cuda.is_bf16_supported(including_emulation=False) if device.type == "cuda" else bf16_supported()
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=wanted and native)

