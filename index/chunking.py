@@ -16,6 +16,13 @@ class ChunkingSettings:
     # its own where it is longer than `max_tokens`. 0: chunks are sentence windows that may cut a paragraph.
     paragraph_tokens: int = 0
 
+    def __str__(self) -> str:
+        """As messages name it: the QA_CHUNK_* settings' values, not a Python repr."""
+        return (
+            f"max_tokens {self.max_tokens}, overlap_sentences {self.overlap_sentences},"
+            f" paragraph_tokens {self.paragraph_tokens}"
+        )
+
 
 @dataclass(frozen=True)
 class Chunk:

@@ -1,5 +1,8 @@
 """Opening the configured store: the FAISS store in a folder, or the Milvus store at a URI (QA_STORE picks one)."""
 
+import contextlib
+import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -36,7 +39,8 @@ def open_store(
     if store.local:
         Path(milvus_uri).parent.mkdir(parents=True, exist_ok=True)
     try:
-        store.generation()  # connects, and reads the manifest if there is one
+        with _silenced("milvus_lite"):  # its traceback of a folder lock it could not take: the error below says it
+            store.generation()  # connects, and reads the manifest if there is one
     except MilvusException as error:
         store.close()
         if store.local:  # Milvus Lite runs in the process that opens the folder, and one process at a time
@@ -45,6 +49,18 @@ def open_store(
             hint = "start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
         raise IndexUnavailable(f"cannot use Milvus at {milvus_uri} ({error.message}); {hint}") from None
     return store
+
+
+@contextlib.contextmanager
+def _silenced(logger_name: str) -> Iterator[None]:
+    """No records from `logger_name` (and its children) for the block's duration."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def describe(kind: StoreKind, index_dir: Path, milvus_uri: str = "", milvus_collection: str = "qa") -> str:

@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from index.documents import DocumentError
 from index.store import IndexUnavailable
-from service.settings import MAX_TOP_K, Settings
+from service.settings import MAX_TOP_K, Settings, unknown_settings
 
 # No automatic highlighting: it would colour every number and quote of an article's sentence, not the answer alone.
 console = Console(soft_wrap=True, highlight=False)
@@ -31,6 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(levelname)s %(message)s")
     if args.quiet:
         os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"  # transformers' "Loading weights" bar reads this switch
+    for name in unknown_settings(dict(os.environ)):
+        logging.getLogger("qa").warning("%s is not a setting: ignored (the settings are in the README)", name)
     # Exit 2 with one line saying why when a command cannot do its work (as argparse does for a bad option); 1 is
     # for work done whose result fails (`qa eval --thresholds`), 130 for Ctrl-C.
     try:
@@ -194,6 +196,10 @@ def _ask(args: argparse.Namespace) -> int:
 
     request = AskRequest(question=args.question, top_k=args.top_k)
     settings = Settings()
+    if len(request.question) > settings.max_question_chars:  # the service's bound, QA_MAX_QUESTION_CHARS, here too
+        raise ValueError(
+            f"question: the question is {len(request.question)} characters; keep it to {settings.max_question_chars}"
+        )
     with closing(open_store(settings)) as store:
         # One question, then exit: warming the reader up for every request shape would cost more than it saves.
         response = AskResponse.of(

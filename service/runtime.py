@@ -76,8 +76,8 @@ def check_replica_index(settings: Settings, store: DocumentStore) -> None:
     reason = stored.mismatch(IndexSettings(settings.embedding_model, stored.dimension, settings.chunking))
     if reason:
         raise IndexUnavailable(
-            f"the index in {where} was {reason}: start this replica with the index's QA_EMBEDDING_MODEL and chunking"
-            " settings (only the writer, with QA_ADMIN_TOKEN, rebuilds a shared index)"
+            f"the index in {where} was {reason}: start this process with the index's QA_EMBEDDING_MODEL and QA_CHUNK_*"
+            " settings (only a writer, the replica with QA_ADMIN_TOKEN or `qa index build`, rebuilds a shared index)"
         )
 
 

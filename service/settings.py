@@ -20,6 +20,16 @@ MAX_QUESTION_CHARS = 1000  # the request schemas' bound; QA_MAX_QUESTION_CHARS m
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QA_", frozen=True)
 
+    @field_validator("index_dir", mode="before")
+    @classmethod
+    def _folder(cls, value: object) -> object:
+        """QA_INDEX_DIR names a folder: empty would be the working directory, a file cannot hold an index."""
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("no folder given; unset it for var/index, or name the index's folder")
+        if Path(value).exists() and not Path(value).is_dir():  # type: ignore[arg-type]
+            raise ValueError(f"{value} is a file, not a folder")
+        return value
+
     @field_validator("corpus", mode="before")
     @classmethod
     def _paths(cls, value: object) -> object:
@@ -143,3 +153,16 @@ class Settings(BaseSettings):
     def writes_enabled(self) -> bool:
         """Whether document writes are switched on: a QA_ADMIN_TOKEN that is set and not blank."""
         return bool(self.admin_token and self.admin_token.get_secret_value())
+
+
+def unknown_settings(environ: dict[str, str]) -> list[str]:
+    """Each QA_ variable in `environ` that names no setting, with the setting it was likely meant to be: pydantic
+    ignores them, so a typo (QA_TOPK) would otherwise leave the default in force without a word."""
+    import difflib
+
+    known = {f"QA_{name.upper()}" for name in Settings.model_fields}
+    found = []
+    for name in sorted(key for key in environ if key.upper().startswith("QA_") and key.upper() not in known):
+        close = difflib.get_close_matches(name.upper(), known, n=1, cutoff=0.8)
+        found.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return found

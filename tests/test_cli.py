@@ -348,3 +348,22 @@ def test_ask_refuses_a_top_k_out_of_range_naming_the_flag(
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
     assert not index_dir.exists(), "refused before anything was loaded or built"
+
+
+def test_a_misspelt_setting_is_warned_about_not_silently_ignored(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("QA_TOPK", "2")
+    with caplog.at_level(logging.WARNING):
+        assert main(["-q", "ask", "--json", "How many H100 chips does Meta have?"]) == 0
+
+    assert "QA_TOPK (did you mean QA_TOP_K?) is not a setting: ignored" in caplog.text
+
+
+def test_ask_holds_a_question_to_the_configured_limit_as_the_service_does(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("QA_MAX_QUESTION_CHARS", "20")
+
+    assert main(["-q", "ask", "Who is the founder of Scale AI today?"]) == 2
+    assert one_line(capsys.readouterr().err) == "error: question: the question is 37 characters; keep it to 20"

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from index.embedding import SentenceEmbedder
 from index.precision import bf16_supported
 from service.runtime import READER_PRECISIONS, index_embedder, index_precision
-from service.settings import Settings
+from service.settings import Settings, unknown_settings
 from tests.fakes import FakeEmbedder
 
 
@@ -119,3 +119,25 @@ def test_a_corpus_setting_that_names_nothing_is_refused_saying_why(
 
     assert main(["-q", "index", "list"]) == 2
     assert capsys.readouterr().err.startswith(f"error: QA_CORPUS: {said}")
+
+
+def test_an_index_folder_that_is_empty_or_a_file_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("QA_INDEX_DIR", " ")
+    with pytest.raises(ValidationError, match="no folder given; unset it for var/index"):
+        Settings()
+    (tmp_path / "notes.txt").write_text("x")
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "notes.txt"))
+    with pytest.raises(ValidationError, match=r"notes\.txt is a file, not a folder"):
+        Settings()
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "new"))
+    assert Settings().index_dir == tmp_path / "new", "a folder yet to be made is fine"
+
+
+def test_a_qa_variable_that_names_no_setting_is_named_with_its_likely_meaning() -> None:
+    environ = {"QA_TOPK": "2", "QA_FOO": "1", "QA_TOP_K": "3", "HOME": "/root", "qa_admintoken": "x"}
+
+    assert unknown_settings(environ) == [
+        "QA_FOO",
+        "QA_TOPK (did you mean QA_TOP_K?)",
+        "qa_admintoken (did you mean QA_ADMIN_TOKEN?)",
+    ]

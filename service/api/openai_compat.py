@@ -24,6 +24,17 @@ class CompletionMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant"] = Field(description="system/developer are ignored")
     content: str | list[TextPart] | None = None
 
+    @field_validator("content", mode="before")
+    @classmethod
+    def text_parts_only(cls, content: object) -> object:
+        """OpenAI's other parts (image_url, input_audio, file) in words, before the union's three-way schema error."""
+        if isinstance(content, list):
+            for number, part in enumerate(content):
+                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                if kind != "text":
+                    raise ValueError(f"only text parts are read: part {number} is {kind!r}")
+        return content
+
     @model_validator(mode="after")
     def check_text(self) -> "CompletionMessage":
         text = self.text
@@ -69,6 +80,9 @@ class CompletionRequest(BaseModel):
     @field_validator("messages")
     @classmethod
     def ends_with_user(cls, messages: list[CompletionMessage]) -> list[CompletionMessage]:
+        if messages and not conversation(messages):  # system or developer messages alone: there is no question
+            roles = " and ".join(sorted({m.role for m in messages}))
+            raise ValueError(f"the conversation has no user message, only {roles}; send the question as a user message")
         check_conversation(conversation(messages))
         return messages
 

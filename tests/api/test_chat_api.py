@@ -272,6 +272,24 @@ def test_text_parts_of_a_message_are_read_as_one_text(client: TestClient) -> Non
     assert response.json()["qa"]["question"] == "Who founded Scale AI?"
 
 
+def test_a_part_that_is_not_text_is_refused_in_words(client: TestClient) -> None:
+    parts = [{"type": "text", "text": "Who founded Scale AI?"}, {"type": "image_url", "image_url": {"url": "data:,"}}]
+    response = client.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": parts}]})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == "messages.0.content: only text parts are read: part 1 is 'image_url'"
+
+
+def test_a_conversation_of_a_system_message_alone_is_told_it_lacks_the_question(client: TestClient) -> None:
+    body = {"messages": [{"role": "system", "content": "Who founded Scale AI?"}]}
+    response = client.post("/v1/chat/completions", json=body)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"] == (
+        "messages: the conversation has no user message, only system; send the question as a user message"
+    )
+
+
 def test_page_is_served_with_a_strict_content_security_policy(client: TestClient) -> None:
     page = client.get("/")
     assert page.status_code == 200, page.text

@@ -198,7 +198,9 @@ def test_a_read_only_replica_of_a_shared_store_never_builds_or_rebuilds_it(tmp_p
     generation = pointer(folder)
     ensure_index(shared, FakeEmbedder(), store=FaissStore(folder))  # the replica finds it
     rechunked = shared.model_copy(update={"chunk_max_tokens": 40})
-    with pytest.raises(IndexUnavailable, match="start this replica with the index's QA_EMBEDDING_MODEL and chunking"):
+    with pytest.raises(
+        IndexUnavailable, match=r"start this process with the index's QA_EMBEDDING_MODEL and QA_CHUNK_\* settings"
+    ):
         ensure_index(rechunked, FakeEmbedder(), store=FaissStore(folder))
     assert pointer(folder) == generation
 

@@ -197,8 +197,8 @@ def test_manifest_mismatch_names_what_differs() -> None:
         "built with embedding model 'all-MiniLM-L6-v2', settings ask for 'other-model'"
     )
     assert manifest.mismatch("all-MiniLM-L6-v2", ChunkingSettings(64, 1)) == (
-        "built with chunking ChunkingSettings(max_tokens=96, overlap_sentences=1, paragraph_tokens=0),"
-        " settings ask for ChunkingSettings(max_tokens=64, overlap_sentences=1, paragraph_tokens=0)"
+        "built with chunking max_tokens 96, overlap_sentences 1, paragraph_tokens 0,"
+        " settings ask for max_tokens 64, overlap_sentences 1, paragraph_tokens 0"
     )
     assert replace(manifest, format_version=0).mismatch("all-MiniLM-L6-v2", ChunkingSettings(96, 1)) == (
         f"index format 0, this version reads {FORMAT_VERSION}"

@@ -1,5 +1,6 @@
 """Opening the configured store: the FAISS folder by default, Milvus by URI, and what a bad choice says."""
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -60,7 +61,7 @@ def test_milvus_lite_gets_its_folder_made_and_starts_empty(tmp_path: Path) -> No
     assert describe("milvus", tmp_path / "index", uri, "stores") == f"Milvus collections stores_* at {uri}"
 
 
-def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path) -> None:
+def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("pymilvus")
     uri = str(tmp_path / "milvus.db")
     with subprocess.Popen(
@@ -69,8 +70,10 @@ def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path) ->
         try:
             assert holder.stdout is not None and holder.stdout.readline() == "open\n"
 
-            with pytest.raises(IndexUnavailable) as refused:
+            with caplog.at_level(logging.DEBUG), pytest.raises(IndexUnavailable) as refused:
                 open_store("milvus", tmp_path / "index", uri)
+
+            assert not caplog.records, "one line says it: no traceback of Milvus Lite's lock before it"
 
             assert str(refused.value) == (
                 f"cannot use Milvus at {uri} (Open local milvus failed);"
