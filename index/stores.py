@@ -1,8 +1,6 @@
 """Opening the configured store: the FAISS store in a folder, or the Milvus store at a URI (QA_STORE picks one)."""
 
-import contextlib
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -38,29 +36,41 @@ def open_store(
     store = MilvusStore(milvus_uri, collection=milvus_collection, token=milvus_token)
     if store.local:
         Path(milvus_uri).parent.mkdir(parents=True, exist_ok=True)
+    locked = _LockedFolder()
+    server_manager = logging.getLogger("milvus_lite.server_manager")
+    server_manager.addFilter(locked)
     try:
-        with _silenced("milvus_lite"):  # its traceback of a folder lock it could not take: the error below says it
-            store.generation()  # connects, and reads the manifest if there is one
+        store.generation()  # connects, and reads the manifest if there is one
     except MilvusException as error:
         store.close()
-        if store.local:  # Milvus Lite runs in the process that opens the folder, and one process at a time
-            hint = "another process may hold it: Milvus Lite opens a *.db folder in one process at a time"
+        if locked.seen:  # Milvus Lite runs in the process that opens the folder, and one process at a time
+            hint = "another process holds it: Milvus Lite opens a *.db folder in one process at a time"
+        elif store.local:
+            hint = "Milvus Lite could not open the folder: the log line above says why"
         else:
             hint = "start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
         raise IndexUnavailable(f"cannot use Milvus at {milvus_uri} ({error.message}); {hint}") from None
+    finally:
+        server_manager.removeFilter(locked)
     return store
 
 
-@contextlib.contextmanager
-def _silenced(logger_name: str) -> Iterator[None]:
-    """No records from `logger_name` (and its children) for the block's duration."""
-    logger = logging.getLogger(logger_name)
-    level = logger.level
-    logger.setLevel(logging.CRITICAL + 1)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+class _LockedFolder(logging.Filter):
+    """Drops Milvus Lite's traceback of a folder another process holds, which the error raised then says in one line,
+    and notes that it saw one; every other record of its start passes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        while error is not None:
+            if type(error).__name__ == "DataDirLockedError":
+                self.seen = True
+                return False
+            error = error.__cause__ or error.__context__
+        return True
 
 
 def describe(kind: StoreKind, index_dir: Path, milvus_uri: str = "", milvus_collection: str = "qa") -> str:

@@ -24,10 +24,15 @@ class Settings(BaseSettings):
     @classmethod
     def _folder(cls, value: object) -> object:
         """QA_INDEX_DIR names a folder: empty would be the working directory, a file cannot hold an index."""
+        if not isinstance(value, str | os.PathLike):
+            return value  # pydantic says what it is not
         if isinstance(value, str) and not value.strip():
             raise ValueError("no folder given; unset it for var/index, or name the index's folder")
-        if Path(value).exists() and not Path(value).is_dir():  # type: ignore[arg-type]
-            raise ValueError(f"{value} is a file, not a folder")
+        try:
+            if Path(value).exists() and not Path(value).is_dir():
+                raise ValueError(f"{value} is a file, not a folder")
+        except OSError as error:  # a name too long, a folder it may not look in
+            raise ValueError(f"{value}: {error.strerror or error}") from None
         return value
 
     @field_validator("corpus", mode="before")

@@ -129,8 +129,12 @@ def test_an_index_folder_that_is_empty_or_a_file_is_refused(monkeypatch: pytest.
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "notes.txt"))
     with pytest.raises(ValidationError, match=r"notes\.txt is a file, not a folder"):
         Settings()
+    monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / ("n" * 300)))
+    with pytest.raises(ValidationError, match="File name too long"):
+        Settings()
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "new"))
     assert Settings().index_dir == tmp_path / "new", "a folder yet to be made is fine"
+    assert Settings(index_dir=tmp_path).index_dir == tmp_path, "a Path given in code"
 
 
 def test_a_qa_variable_that_names_no_setting_is_named_with_its_likely_meaning() -> None:

@@ -30,7 +30,9 @@ class CompletionMessage(BaseModel):
         """OpenAI's other parts (image_url, input_audio, file) in words, before the union's three-way schema error."""
         if isinstance(content, list):
             for number, part in enumerate(content):
-                kind = part.get("type") if isinstance(part, dict) else type(part).__name__
+                if isinstance(part, TextPart):
+                    continue
+                kind = part.get("type", "without a type") if isinstance(part, dict) else type(part).__name__
                 if kind != "text":
                     raise ValueError(f"only text parts are read: part {number} is {kind!r}")
         return content

@@ -280,6 +280,15 @@ def test_a_part_that_is_not_text_is_refused_in_words(client: TestClient) -> None
     assert response.json()["detail"] == "messages.0.content: only text parts are read: part 1 is 'image_url'"
 
 
+def test_text_parts_built_in_code_are_read_as_parts_sent_as_json() -> None:
+    from service.api.openai_compat import CompletionMessage, TextPart
+
+    message = CompletionMessage(role="user", content=[TextPart(type="text", text="Who founded Scale AI?")])
+    assert message.text == "Who founded Scale AI?"
+    with pytest.raises(ValueError, match="only text parts are read: part 0 is 'without a type'"):
+        CompletionMessage(role="user", content=[{"text": "Who?"}])
+
+
 def test_a_conversation_of_a_system_message_alone_is_told_it_lacks_the_question(client: TestClient) -> None:
     body = {"messages": [{"role": "system", "content": "Who founded Scale AI?"}]}
     response = client.post("/v1/chat/completions", json=body)

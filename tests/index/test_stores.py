@@ -77,7 +77,7 @@ def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path, ca
 
             assert str(refused.value) == (
                 f"cannot use Milvus at {uri} (Open local milvus failed);"
-                " another process may hold it: Milvus Lite opens a *.db folder in one process at a time"
+                " another process holds it: Milvus Lite opens a *.db folder in one process at a time"
             )
         finally:
             holder.kill()
