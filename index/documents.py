@@ -128,7 +128,9 @@ def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 FRONT_MATTER_KEY = re.compile(r"[\w-]+:(?:\s|$)")
-FRONT_MATTER_LINE = re.compile(r"[\w-]+:(?:\s|$)|[ \t]|-[ \t]|#")  # a key, an indented or list line, a comment
+FRONT_MATTER_LINE = re.compile(
+    rf"{FRONT_MATTER_KEY.pattern}|[ \t]|-[ \t]|#"
+)  # a key, an indented or list line, a comment
 FRONT_MATTER_TITLE = re.compile(r"^title:[ \t]*(?P<title>.+?)[ \t]*$", re.MULTILINE)
 
 

@@ -191,15 +191,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from service.api.schemas import AskRequest, AskResponse
+    from service.api.schemas import AskRequest, AskResponse, too_long
     from service.runtime import load_pipeline, open_store
 
     request = AskRequest(question=args.question, top_k=args.top_k)
     settings = Settings()
-    if len(request.question) > settings.max_question_chars:  # the service's bound, QA_MAX_QUESTION_CHARS, here too
-        raise ValueError(
-            f"question: the question is {len(request.question)} characters; keep it to {settings.max_question_chars}"
-        )
+    refused = too_long("question", request.question, settings.max_question_chars)  # QA_MAX_QUESTION_CHARS, as served
+    if refused:
+        raise ValueError(f"question: {refused}")
     with closing(open_store(settings)) as store:
         # One question, then exit: warming the reader up for every request shape would cost more than it saves.
         response = AskResponse.of(

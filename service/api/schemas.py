@@ -10,6 +10,11 @@ from service.answering.pipeline import AskResult
 from service.settings import MAX_QUESTION_CHARS, MAX_TOP_K
 
 
+def too_long(noun: str, text: str, limit: int) -> str | None:
+    """Why `text` is refused for its length (the sentence every interface gives), or None when it fits `limit`."""
+    return f"the {noun} is {len(text)} characters; keep it to {limit}" if len(text) > limit else None
+
+
 def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
     """A validator for a question or message: stripped; empty or (`capped`) overlong text is refused with a sentence
     saying why. A chat's messages are not capped here: only those a follow-up is resolved from are read, and the route
@@ -19,8 +24,9 @@ def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
         text = text.strip()
         if not text:
             raise ValueError(f"the {noun} is empty; type a question such as 'Who is the founder of Scale?'")
-        if capped and len(text) > MAX_QUESTION_CHARS:
-            raise ValueError(f"the {noun} is {len(text)} characters; keep it to {MAX_QUESTION_CHARS}")
+        refused = too_long(noun, text, MAX_QUESTION_CHARS) if capped else None
+        if refused:
+            raise ValueError(refused)
         return text
 
     return check
@@ -32,11 +38,11 @@ def refuse_overlong(texts: list[tuple[tuple[str | int, ...], str, str]], limit: 
         {
             "type": "value_error",
             "loc": ("body", *location),
-            "msg": f"the {noun} is {len(text)} characters; keep it to {limit}",
+            "msg": refused,
             "input": text,
         }
         for location, noun, text in texts
-        if len(text) > limit
+        if (refused := too_long(noun, text, limit))
     ]
     if errors:
         # Imported here: `qa ask` prints these schemas, and a one-question process has no use for FastAPI's imports.

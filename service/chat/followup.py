@@ -54,6 +54,7 @@ WH_SUBJECT = re.compile(
     r"^(?:who|(?:which|what)(?:\s+[\w-]+){0,2}\s+([a-z]+))\s+(is|are|was|were|has|have|had)\s+[a-z]+(?:ing|ed|en)\b",
     re.IGNORECASE,
 )
+FINITE_BE = frozenset(["is", "are", "was", "were"])
 # Words after which a word is a noun: 'the building', 'its founding', 'a gathering'.
 NOUN_MARKERS = frozenset(
     ["the", "a", "an", "its", "their", "his", "her", "our", "my", "your", "this", "that", "these", "those"]
@@ -197,7 +198,7 @@ def _asks_what_something_is(words: list[str], verb: int) -> bool:
     with no participle after it), so the answer, not the wh-word's place, completes a fragment: 'Why is Paris the
     capital of France?'. 'What is Meta building?' and 'What was it valued at?' ask about a verb's object instead. A
     name, or a word after a determiner or a superlative ('the tallest building'), is a noun, not a participle."""
-    if words[0].lower() not in {"what", "who"} or words[verb].lower() not in {"is", "are", "was", "were"}:
+    if words[0].lower() not in {"what", "who"} or words[verb].lower() not in FINITE_BE:
         return False
     rest = words[verb + 1 :]
     return not any(
@@ -438,5 +439,5 @@ def _before_noun(text: str, end: int) -> bool:
 def _existential(text: str, match: re.Match[str]) -> bool:
     before = text[: match.start()].split()
     after = text[match.end() :].split()
-    be = {"is", "are", "was", "were", "be", "been"}
+    be = FINITE_BE | {"be", "been"}
     return bool((before and before[-1].lower() in be) or (after and after[0].lower() in be))

