@@ -6,7 +6,7 @@ SQUAD_DIR ?= ../shared/data/squad
 # The reader's held-out test articles (never trained or calibrated on), from the dev-article share.
 HELD_OUT := --dataset $(SQUAD_DIR)/squad-v1.1-train.json --dataset $(SQUAD_DIR)/squad-v2.0-train.json --articles held-out
 
-.PHONY: serve test setup browser lint eval bench
+.PHONY: serve test setup browser lint eval bench gpu-kit
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ $(VENV)/.bench-installed: $(VENV)/.installed
 
 bench: $(VENV)/.bench-installed
 	$(BIN)/qa bench $(BENCH_ARGS)
+
+# The data and wheels a lent GPU machine needs to train the reader (service/training/gpu/README.md).
+gpu-kit:
+	SQUAD_DIR=$(SQUAD_DIR) bash service/training/gpu/make_kit.sh
