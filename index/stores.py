@@ -18,8 +18,10 @@ def open_store(
     milvus_uri: str = "",
     milvus_token: str = "",
     milvus_collection: str = "qa",
+    create: bool = True,
 ) -> DocumentStore:
-    """The store `kind` names; a Milvus store is connected to before it is returned, so a bad URI fails here."""
+    """The store `kind` names; a Milvus store is connected to before it is returned, so a bad URI fails here. With
+    `create` false (a command that only reads) a Milvus Lite path that does not exist is refused, not made."""
     if kind == "faiss":
         return FaissStore(index_dir)
     if kind != "milvus":
@@ -34,6 +36,10 @@ def open_store(
             f"QA_STORE=milvus needs the Milvus extra ({missing} is not installed): {MILVUS_EXTRA}"
         ) from None
     store = MilvusStore(milvus_uri, collection=milvus_collection, token=milvus_token)
+    if store.local and not create and not Path(milvus_uri).exists():  # a mistyped path, say: leave nothing there
+        raise IndexUnavailable(
+            f"no Milvus Lite database at {milvus_uri}: check QA_MILVUS_URI, or build one with `qa index build`"
+        )
     if store.local:
         Path(milvus_uri).parent.mkdir(parents=True, exist_ok=True)
     locked = _LockedFolder()

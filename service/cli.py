@@ -263,7 +263,7 @@ def _index_list(args: argparse.Namespace) -> int:
     from service.runtime import describe_store, open_store
 
     settings = Settings()
-    with closing(open_store(settings)) as store:
+    with closing(open_store(settings, create=False)) as store:  # a listing reads: a mistyped path is not made
         if store.settings() is None:
             raise IndexUnavailable(f"no index in {describe_store(settings)}; build one with `qa index build`")
         listing = store.documents()

@@ -22,10 +22,13 @@ from service.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def open_store(settings: Settings) -> DocumentStore:
-    """The store QA_STORE names: the FAISS folder QA_INDEX_DIR, or the Milvus collections at QA_MILVUS_URI."""
+def open_store(settings: Settings, create: bool = True) -> DocumentStore:
+    """The store QA_STORE names: the FAISS folder QA_INDEX_DIR, or the Milvus collections at QA_MILVUS_URI (a Milvus
+    Lite path that does not exist is refused unless `create`)."""
     token = settings.milvus_token.get_secret_value() if settings.milvus_token else ""
-    return stores.open_store(settings.store, settings.index_dir, settings.milvus_uri, token, settings.milvus_collection)
+    return stores.open_store(
+        settings.store, settings.index_dir, settings.milvus_uri, token, settings.milvus_collection, create
+    )
 
 
 def describe_store(settings: Settings) -> str:

@@ -280,8 +280,9 @@ def test_index_commands_and_ask_run_on_milvus(
 
     assert main(["-q", "index", "list"]) == 2
     assert one_line(capsys.readouterr().err) == (
-        f"error: no index in Milvus collections qa_* at {uri}; build one with `qa index build`"
+        f"error: no Milvus Lite database at {uri}: check QA_MILVUS_URI, or build one with `qa index build`"
     )
+    assert not uri.parent.exists(), "a listing makes no folder"
     assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
     assert main(["-q", "index", "add", str(article)]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "added 1, replaced 0, unchanged 0; 1 chunks embedded"

@@ -140,9 +140,9 @@ def _substitute(body: str, previous: Exchange, asks: bool) -> tuple[str, str] | 
     if targets:
         target = max(targets, key=lambda m: (m.kind == mention.kind, m.subject, m.start))
         text = asked[: target.start] + mention.text + asked[target.end :]
-        return text, f"'{target.text}' -> '{mention.text}' in {where} (elliptical follow-up)"
+        return text, f"{where} asked again with '{mention.text}' for '{target.text}'"
     if words[0].lower() in PREPOSITIONS:
-        return f"{asked} {rest}", f"'{rest}' added to {where} (elliptical follow-up)"
+        return f"{asked} {rest}", f"{where} asked again, adding '{rest}'"
     return None
 
 
@@ -268,13 +268,13 @@ def _replace_references(body: str, exchanges: list[Exchange]) -> tuple[str, str]
         used.add(referent)
         replacement = _possessive(referent) if possessive else f"at {referent}" if pronoun == "there" else referent
         text = text[: match.start()] + replacement + text[match.end() :]
-        notes.append(f"'{match.group()}' -> '{referent}' ({source})")
+        notes.append(f"'{match.group()}' read as '{referent}', {source}")
     previous = exchanges[-1]
     for match in re.finditer(r"\b(?:that|this|the same)\s+([a-z]+)", text, re.IGNORECASE):
         asked = re.search(rf"\b(?:which|what)\s+{re.escape(match.group(1).rstrip('s'))}s?\b", previous.question, re.I)
         if asked and previous.answer and not PRONOUN.fullmatch(match.group(1)):
             text = text[: match.start()] + previous.answer + text[match.end() :]
-            notes.append(f"'{match.group()}' -> '{previous.answer}' (answer to turn {previous.number})")
+            notes.append(f"'{match.group()}' read as '{previous.answer}', the answer to question {previous.number}")
             break
     else:
         demonstrative = _demonstrative(text, previous)
@@ -308,7 +308,7 @@ def _demonstrative(text: str, previous: Exchange) -> tuple[str, str] | None:
     if start == end and phrase.lower() == match.group(1).lower():
         return None  # the answer adds nothing to the noun itself
     replacement = f"the {phrase}"
-    note = f"'{match.group()}' -> '{replacement}' (answer to turn {previous.number})"
+    note = f"'{match.group()}' read as '{replacement}', the answer to question {previous.number}"
     return text[: match.start()] + replacement + text[match.end() :], note
 
 
@@ -327,7 +327,7 @@ def _parallel_subject(text: str, pronoun: re.Match[str], previous: Exchange) -> 
             and after[0].lower() not in FUNCTION_WORDS
             and same_verb(after[0], verb[0])
         ):
-            return mention.text, f"turn {previous.number} question, the subject of '{after[0]}'"
+            return mention.text, f"the subject of '{after[0]}' in question {previous.number}"
     return None
 
 
@@ -339,7 +339,7 @@ def _referent(
         candidates: list[tuple[str, str]] = []
         if exchange.answer:
             answer_mentions = mentions(exchange.answer)
-            where = f"answer to turn {exchange.number}"
+            where = f"the answer to question {exchange.number}"
             if person:
                 candidates += [(m.text, where) for m in answer_mentions if m.kind == "person"]
             else:
@@ -350,10 +350,10 @@ def _referent(
                 if pronoun == "it" and not possessive and _introduces_thing(exchange):
                     candidates.append((re.sub(r"^(?:a|an)\s+", "the ", exchange.answer, flags=re.I), where))
         asked = mentions(exchange.question)
-        where = f"turn {exchange.number} question"
+        where = f"from question {exchange.number}"
         if person:
             candidates += [(m.text, where) for m in asked if m.kind == "person"]
-            if not any(c[1].startswith("answer") for c in candidates):  # no name answered: describe the person
+            if not any(c[1].startswith("the answer") for c in candidates):  # no name answered: describe the person
                 candidates += [(d, where) for d in [_describe_who(exchange.question)] if d]
         else:
             names = sorted((m for m in asked if m.kind == "name"), key=lambda m: m.subject != subject)

@@ -88,7 +88,7 @@ def test_chat_resolves_a_pronoun_from_the_previous_answer(client: TestClient, an
     body = chat(client, "Who founded Scale AI?", "Alexandr Wang", "Which unit did he join at Meta?")
     assert body["question"] == "Which unit did he join at Meta?"
     assert body["resolved_question"] == "Which unit did Alexandr Wang join at Meta?"
-    assert body["resolution"] == "'he' -> 'Alexandr Wang' (answer to turn 1)"
+    assert body["resolution"] == "'he' read as 'Alexandr Wang', the answer to question 1"
     assert body["answer"]["text"] == "superintelligence"
     assert answerer.asked == ["Which unit did Alexandr Wang join at Meta?"]
 

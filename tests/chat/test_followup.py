@@ -18,7 +18,7 @@ def test_he_is_the_person_who_answered_the_previous_question() -> None:
     assert resolve_followup(turns) == Resolution(
         question="Which unit did Alexandr Wang join at Meta?",
         original="Which unit did he join at Meta?",
-        note="'he' -> 'Alexandr Wang' (answer to turn 1)",
+        note="'he' read as 'Alexandr Wang', the answer to question 1",
     )
 
 
@@ -27,7 +27,7 @@ def test_and_company_swaps_the_company_in_the_previous_question() -> None:
     assert resolve_followup(turns) == Resolution(
         question="How many H100 chips does OpenAI have?",
         original="And OpenAI?",
-        note="'Meta' -> 'OpenAI' in question 1 (elliptical follow-up)",
+        note="question 1 asked again with 'OpenAI' for 'Meta'",
     )
 
 
@@ -38,7 +38,7 @@ def test_it_is_the_company_when_the_answer_is_a_year() -> None:
     assert resolve_followup(turns) == Resolution(
         question="Who invested $1 billion in Scale?",
         original="Who invested $1 billion in it?",
-        note="'it' -> 'Scale' (turn 1 question)",
+        note="'it' read as 'Scale', from question 1",
     )
 
 
@@ -161,7 +161,7 @@ def test_chained_ellipses_build_on_the_resolved_question() -> None:
     resolution = resolve_followup(turns)
     assert (resolution.question, resolution.note) == (
         "How many H100 chips does xAI have?",
-        "'OpenAI' -> 'xAI' in question 2 (elliptical follow-up)",
+        "question 2 asked again with 'xAI' for 'OpenAI'",
     )
 
 
@@ -201,7 +201,7 @@ def test_those_offers_are_the_offers_of_the_previous_answer() -> None:
     assert resolve_followup(turns) == Resolution(
         question="How much were the giant offers worth?",
         original="How much were those offers worth?",
-        note="'those offers' -> 'the giant offers' (answer to turn 1)",
+        note="'those offers' read as 'the giant offers', the answer to question 1",
     )
 
 
@@ -246,7 +246,7 @@ def test_what_about_a_name_in_lower_case_swaps_it_in_rather_than_grafting_the_ph
     resolution = resolve_followup(turns)
 
     assert resolution.question == "How many loaves did greggs sell?"
-    assert resolution.note == "'Northwind Bakeries' -> 'greggs' in question 1 (elliptical follow-up)"
+    assert resolution.note == "question 1 asked again with 'greggs' for 'Northwind Bakeries'"
 
 
 @pytest.mark.parametrize(

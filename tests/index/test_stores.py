@@ -58,6 +58,19 @@ def test_milvus_lite_gets_its_folder_made_and_starts_empty(tmp_path: Path) -> No
     finally:
         store.close()
     assert (tmp_path / "var").is_dir()
+
+
+def test_a_reader_of_a_milvus_lite_path_that_does_not_exist_is_refused_and_nothing_is_made(tmp_path: Path) -> None:
+    pytest.importorskip("pymilvus")
+    uri = str(tmp_path / "typo" / "milvus.db")
+
+    with pytest.raises(IndexUnavailable) as refused:
+        open_store("milvus", tmp_path / "index", uri, create=False)
+
+    assert str(refused.value) == (
+        f"no Milvus Lite database at {uri}: check QA_MILVUS_URI, or build one with `qa index build`"
+    )
+    assert not (tmp_path / "typo").exists()
     assert describe("milvus", tmp_path / "index", uri, "stores") == f"Milvus collections stores_* at {uri}"
 
 
