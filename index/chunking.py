@@ -32,9 +32,16 @@ class Chunk:
     text: str
 
 
+# No English word is this long: a longer run without spaces (a list joined by commas, a URL, Chinese) is cut into
+# pieces of this many characters where a sentence must be cut.
+LONGEST_WORD_CHARACTERS = 64
+
+
 def approximate_tokens(text: str) -> int:
-    """A word-piece estimate that needs no tokenizer: about 1.3 pieces a word."""
-    return int(len(text.split()) * 1.3) + 1
+    """A word-piece estimate that needs no tokenizer: about 1.3 pieces a word, and never under one piece for every 8
+    characters, so that text without spaces ('a,b,c,...', Chinese) counts too (English prose is about one piece
+    for every 4-5 characters, so the floor leaves its estimate as it was)."""
+    return max(int(len(text.split()) * 1.3), len(text) // 8) + 1
 
 
 # About what the embedder reads of a chunk (all-MiniLM-L6-v2 stops at 256 word pieces): a longer "sentence", such as
@@ -48,9 +55,9 @@ def chunk_units(
     text: str, max_tokens: int, count_tokens: Callable[[str], int] = approximate_tokens, paragraph_tokens: int = 0
 ) -> list[tuple[int, int]]:
     """What chunks are made of: the text's sentences, except that one over LONGEST_SENTENCE_TOKENS is cut between
-    words into runs of at most `max_tokens`, or of LONGEST_SENTENCE_TOKENS where that is less (a single word longer
-    than that stands alone); with `paragraph_tokens`, the sentences of a paragraph of at most that many tokens (and
-    LONGEST_SENTENCE_TOKENS) are one unit."""
+    words into runs of at most `max_tokens`, or of LONGEST_SENTENCE_TOKENS where that is less (a run without spaces
+    is cut every LONGEST_WORD_CHARACTERS characters first); with `paragraph_tokens`, the sentences of a paragraph of
+    at most that many tokens (and LONGEST_SENTENCE_TOKENS) are one unit."""
     units = _sentence_units(text, max_tokens, count_tokens)
     if not paragraph_tokens:
         return units
@@ -83,13 +90,25 @@ def _sentence_units(text: str, max_tokens: int, count_tokens: Callable[[str], in
         if count_tokens(text[start:end]) <= LONGEST_SENTENCE_TOKENS:
             units.append((start, end))
             continue
-        words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+        words = [
+            piece
+            for m in re.finditer(r"\S+", text[start:end])
+            for piece in _word_pieces(start + m.start(), m.end() - m.start())
+        ]
         first = 0
         for index in range(1, len(words) + 1):
             if index == len(words) or count_tokens(text[words[first][0] : words[index][1]]) > most:
                 units.append((words[first][0], words[index - 1][1]))
                 first = index
     return units
+
+
+def _word_pieces(start: int, length: int) -> list[tuple[int, int]]:
+    """A run without spaces as spans of at most LONGEST_WORD_CHARACTERS, so that it can be cut like words."""
+    return [
+        (at, min(at + LONGEST_WORD_CHARACTERS, start + length))
+        for at in range(start, start + length, LONGEST_WORD_CHARACTERS)
+    ]
 
 
 def chunk_document(

@@ -173,40 +173,42 @@ def _titles_for(folder: Path) -> dict[str, str]:
 
 
 class _TextExtractor(HTMLParser):
-    _SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template"}  # what a browser never shows
+    # What a browser never shows; a <title> outside <head> included.
+    _SKIP: ClassVar[set[str]] = {"script", "style", "head", "noscript", "template", "title"}
+    # Elements that start a line of their own (as a browser lays them out), so their text never runs into the next.
     _BLOCKS: ClassVar[set[str]] = {
-        "p",
-        "div",
-        "br",
-        "li",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "tr",
-        "section",
-        "article",
-        "blockquote",
+        *("p", "div", "br", "hr", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "caption", "thead", "tbody"),
+        *("h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "aside", "nav", "main", "header", "footer"),
+        *("blockquote", "pre", "figure", "figcaption", "address", "details", "summary", "fieldset", "legend"),
+        *("form", "textarea", "option", "hgroup", "menu"),
     }
+    _CELLS: ClassVar[set[str]] = {"td", "th"}  # cells of a row stay on its line, apart
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
-        self.skipping = 0
+        self.skipping: dict[str, int] = {}
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "body":  # a <head> left open (HTML allows leaving out </head>) ends where the body begins
+            self.skipping.pop("head", None)
         if tag in self._SKIP:
-            self.skipping += 1
+            self.skipping[tag] = self.skipping.get(tag, 0) + 1
         elif tag in self._BLOCKS:
             self.parts.append("\n")
+        elif tag in self._CELLS:
+            self.parts.append(" ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self.skipping:
-            self.skipping -= 1
+        if tag in self._SKIP:
+            if self.skipping.get(tag):
+                self.skipping[tag] -= 1
+                if not self.skipping[tag]:
+                    del self.skipping[tag]
         elif tag in self._BLOCKS:
             self.parts.append("\n")
+        elif tag in self._CELLS:
+            self.parts.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self.skipping:

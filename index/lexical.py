@@ -24,14 +24,17 @@ class LexicalIndex:
         self._stemmer = Stemmer.Stemmer("english")
         self._size = len(texts)
         self._retriever = bm25s.BM25()
-        if texts:
-            tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False)
+        tokens = bm25s.tokenize(texts, stopwords="en", stemmer=self._stemmer, show_progress=False) if texts else None
+        # No text, or none with a word BM25 counts ('To be, or not to be.', emoji): bm25s cannot index that, and
+        # every score is zero.
+        self._indexed = bool(tokens and tokens.vocab)
+        if self._indexed:
             self._retriever.index(tokens, show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         """The BM25 score of every text, in the order given; all zero when no query word is in the corpus."""
-        if not self._size:
-            return np.zeros(0, dtype=np.float32)
+        if not self._indexed:
+            return np.zeros(self._size, dtype=np.float32)
         tokens = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, show_progress=False, return_ids=False)[
             0
         ]

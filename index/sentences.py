@@ -1,8 +1,15 @@
 """Sentence boundaries as character spans, from pysbd, checked against the text."""
 
+import re
 from functools import lru_cache
 
 import pysbd
+
+# pysbd's time grows faster than a line's length (30 KB of "a. a. ..." took 40 s); it reads each line in pieces of
+# at most this many characters, cut where a sentence most likely ends. No paragraph of the bundled articles or the
+# SQuAD files is that long (the longest has 4,063), so their sentences are as pysbd finds them whole.
+PIECE_CHARACTERS = 4500
+_LIKELY_END = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"'“‘(\[]*[A-Z0-9])")
 
 
 @lru_cache(maxsize=1)
@@ -14,30 +21,47 @@ def _segmenter() -> pysbd.Segmenter:
 def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
     """(start, end) of each sentence, trimmed of surrounding whitespace, in order (cached: chunks recur across questions)."""
     spans: list[tuple[int, int]] = []
-    cursor = 0
-    for piece in _segmenter().segment(text):
-        # pysbd's own offsets can drift on repeated sentences; find each piece from where the last one ended.
-        sentence = piece.sent.strip()
-        start = text.find(sentence, cursor) if sentence else -1
-        if start < 0:
-            continue
-        spans.extend(_split_lines(text, cursor, start))  # text pysbd skipped (it can drop a piece)
-        cursor = start + len(sentence)
-        spans.extend(_split_lines(text, start, cursor))
-    spans.extend(_split_lines(text, cursor, len(text)))  # and text it dropped at the end
+    for start, end in _pieces(text):
+        spans.extend(_piece_spans(text, start, end))
     return tuple(spans)
 
 
-def _split_lines(text: str, start: int, end: int):
-    """Blank-line and newline breaks end a sentence too (headings, list items); yields trimmed spans."""
-    position = start
-    for line in text[start:end].split("\n"):
-        line_start, line_end = position, position + len(line)
-        position = line_end + 1
-        stripped_start = line_start + (len(line) - len(line.lstrip()))
-        stripped_end = line_end - (len(line) - len(line.rstrip()))
-        if stripped_end > stripped_start:
-            yield stripped_start, stripped_end
+def _pieces(text: str):
+    """The text's lines (a line break ends a sentence anyway), each cut into pieces of at most PIECE_CHARACTERS: after
+    the last likely sentence end in that reach, else at its last space, else at the bound itself."""
+    position = 0
+    for line in text.split("\n"):
+        start, end = position, position + len(line)
+        position = end + 1
+        while end - start > PIECE_CHARACTERS:
+            reach = text[start : start + PIECE_CHARACTERS]
+            ends = [m.end() for m in _LIKELY_END.finditer(reach)]
+            cut = ends[-1] if ends else (reach.rfind(" ") + 1 or PIECE_CHARACTERS)
+            yield start, start + cut
+            start += cut
+        yield start, end
+
+
+def _piece_spans(text: str, begin: int, finish: int):
+    piece = text[begin:finish]
+    cursor = 0
+    for segment in _segmenter().segment(piece) if piece.strip() else ():
+        # pysbd's own offsets can drift on repeated sentences; find each piece from where the last one ended.
+        sentence = segment.sent.strip()
+        start = piece.find(sentence, cursor) if sentence else -1
+        if start < 0:
+            continue
+        yield from _trimmed(piece, begin, cursor, start)  # text pysbd skipped (it can drop a piece)
+        cursor = start + len(sentence)
+        yield from _trimmed(piece, begin, start, cursor)
+    yield from _trimmed(piece, begin, cursor, len(piece))  # and text it dropped at the end
+
+
+def _trimmed(piece: str, offset: int, start: int, end: int):
+    """The span piece[start:end] without surrounding whitespace, in the text's offsets; nothing where it is blank."""
+    run = piece[start:end]
+    if run.strip():
+        yield offset + start + (len(run) - len(run.lstrip())), offset + end - (len(run) - len(run.rstrip()))
 
 
 def sentence_around(spans: tuple[tuple[int, int], ...], start: int, end: int) -> tuple[int, int]:

@@ -93,6 +93,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     build = index.add_parser("build", help="build the index from scratch (default: the bundled articles)")
     build.add_argument("paths", nargs="*", type=Path, help="files or folders (.txt, .md, .html)")
+    build.add_argument(
+        "--replace",
+        action="store_true",
+        help="drop the indexed documents that are not among these files (added over HTTP or with `index add`);"
+        " without it such an index is left as it is",
+    )
     build.set_defaults(run=_index_build)
     add = index.add_parser("add", help="add documents, or replace changed ones; unchanged ones are skipped")
     add.add_argument("paths", nargs="+", type=Path)
@@ -228,19 +234,33 @@ def _ask(args: argparse.Namespace) -> int:
 
 
 def _report(report) -> None:
+    removed = f", removed {len(report.removed)}" if report.removed else ""
     console.print(
-        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)};"
+        f"added {len(report.added)}, replaced {len(report.replaced)}, unchanged {len(report.unchanged)}{removed};"
         f" {report.chunks} chunks embedded"
     )
 
 
 def _index_build(args: argparse.Namespace) -> int:
-    from service.runtime import make_builder, open_store
+    from index.documents import load_documents
+    from service.runtime import describe_store, make_builder, open_store
 
     settings = Settings()
+    documents = load_documents(args.paths or settings.corpus)  # a file it cannot read is refused before anything
     with closing(open_store(settings)) as store:
+        given = {document.id for document in documents}
+        dropped = sorted(set(store.documents()) - given) if store.settings() is not None else []
+        if dropped and not args.replace:  # a document posted over HTTP lives in the index alone: never drop it unasked
+            named = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
+            raise ValueError(
+                f"{describe_store(settings)} holds {len(dropped)} document(s) that are not among these files ({named}):"
+                " `qa index build --replace` drops them and builds from these files alone; `qa index add` adds the"
+                " files to the index instead"
+            )
         builder = make_builder(settings, progress=not args.quiet, store=store)
-        _report(builder.build(args.paths or settings.corpus))
+        report = builder.build_documents(documents)
+        report.removed = dropped
+        _report(report)
     return 0
 
 

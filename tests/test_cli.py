@@ -247,6 +247,29 @@ def test_index_build_of_a_folder_without_documents_leaves_the_index_as_it_was(
     assert "harbour" in capsys.readouterr().out
 
 
+def test_index_build_never_drops_documents_that_are_only_in_the_index_unasked(
+    index_dir: Path, tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A document posted over HTTP (or added from a file since gone) exists in the index alone."""
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    assert main(["-q", "index", "add", str(write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated."}))]) == 0
+    generation = IndexStore(index_dir).load().generation
+    capsys.readouterr()
+
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 2
+
+    assert one_line(capsys.readouterr().err) == (
+        f"error: {index_dir} holds 1 document(s) that are not among these files (glacier): `qa index build --replace`"
+        " drops them and builds from these files alone; `qa index add` adds the files to the index instead"
+    )
+    assert IndexStore(index_dir).load().generation == generation
+
+    assert main(["-q", "index", "build", "--replace", str(tiny_corpus)]) == 0
+
+    assert capsys.readouterr().out.startswith("added 3, replaced 0, unchanged 0, removed 1;")
+    assert "glacier" not in IndexStore(index_dir).load().documents
+
+
 def test_train_reader_help_lists_the_trainers_own_options(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["train-reader", "--help"])

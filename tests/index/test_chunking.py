@@ -6,8 +6,10 @@ import pytest
 from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
+from index import sentences
 from index.chunking import (
     LONGEST_SENTENCE_TOKENS,
+    LONGEST_WORD_CHARACTERS,
     Chunk,
     ChunkingSettings,
     approximate_tokens,
@@ -45,7 +47,21 @@ AWKWARD_TEXTS = {
     # pysbd drops these pieces of text; they must still land in a chunk.
     "punctuation-after-abbreviation": "He met Mr.?!",
     "quote-after-amount-on-new-line": "Meta. Meta. \n $10.” Meta ",
+    # No spaces for thousands of characters: cut into pieces, or it would be one chunk no search or reader handles.
+    "comma-joined-line": "The ledger lists cargo: " + ",".join(f"zanzibar{number}" for number in range(1500)),
+    "unspaced-script": "紫坪铺水库位于四川省。" * 300,
 }
+
+
+def in_a_long_run(text: str, at: int) -> bool:
+    """Whether `at` falls inside a run without spaces longer than LONGEST_WORD_CHARACTERS (which may be cut there)."""
+    start = at
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
+    end = at
+    while end < len(text) and not text[end].isspace():
+        end += 1
+    return end - start > LONGEST_WORD_CHARACTERS
 
 
 def assert_well_formed(document: Document, chunks: list[Chunk], chunking: ChunkingSettings) -> None:
@@ -61,7 +77,8 @@ def assert_well_formed(document: Document, chunks: list[Chunk], chunking: Chunki
         for edge, sentence_edges in ((chunk.start, {s for s, _ in sentences}), (chunk.end, {e for _, e in sentences})):
             # On a sentence boundary, or between two words of a sentence too long to embed.
             assert edge in sentence_edges or any(
-                s < edge < e and (text[edge - 1].isspace() or text[edge].isspace()) for s, e in long
+                s < edge < e and (text[edge - 1].isspace() or text[edge].isspace() or in_a_long_run(text, edge))
+                for s, e in long
             ), f"a chunk edge at {edge} inside a sentence that is not over {LONGEST_SENTENCE_TOKENS} tokens"
         inside = [span for span in spans if chunk.start <= span[0] and span[1] <= chunk.end]
         assert approximate_tokens(chunk.text) <= chunking.max_tokens or len(inside) == 1
@@ -140,6 +157,39 @@ def test_no_chunk_is_longer_than_the_embedder_reads_even_under_a_larger_limit() 
 
     assert len(chunks) == 2
     assert all(approximate_tokens(chunk.text) <= LONGEST_SENTENCE_TOKENS for chunk in chunks)
+
+
+def test_text_without_spaces_is_cut_to_what_the_embedder_reads() -> None:
+    """A 50 KB line of 'a,b,c' once made one chunk that took the reader 25 s to read, every question it was retrieved for."""
+    document = Document("line", "line", "line.txt", AWKWARD_TEXTS["comma-joined-line"])
+
+    chunks = chunk_document(document, ChunkingSettings())
+
+    assert len(chunks) > 10
+    assert all(len(chunk.text) <= 8 * LONGEST_SENTENCE_TOKENS for chunk in chunks)
+
+
+def test_pysbd_reads_a_long_line_in_pieces_and_the_spans_stay_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pysbd's time grows faster than a line's length (30 KB of 'a. a. ...' took 40 s to split): it is never given
+    more than PIECE_CHARACTERS at once, and a line shorter than that is split as pysbd splits it whole."""
+    given: list[int] = []
+    segmenter = sentences._segmenter()
+
+    class Recording:
+        def segment(self, text: str):
+            given.append(len(text))
+            return segmenter.segment(text)
+
+    monkeypatch.setattr(sentences, "_segmenter", Recording)
+    text = "A. " * 6000 + "\nThe canal lock was rebuilt in 2004. It opened in May."
+
+    spans = sentences.sentence_spans.__wrapped__(text)
+
+    assert max(given) <= sentences.PIECE_CHARACTERS
+    assert [text[s:e] for s, e in spans][-2:] == ["The canal lock was rebuilt in 2004.", "It opened in May."]
+    assert all(text[s:e] == text[s:e].strip() != "" for s, e in spans)
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))
+    assert "".join("".join(text[s:e].split()) for s, e in spans) == "".join(text.split()), "every word in a sentence"
 
 
 def test_single_word_is_one_chunk() -> None:

@@ -88,6 +88,22 @@ def test_html_loads_as_its_visible_text(tmp_path: Path) -> None:
     assert document.id == "news"
 
 
+def test_html_text_keeps_what_a_browser_shows_apart_and_nothing_it_hides(tmp_path: Path) -> None:
+    """</head> may be left out; cells, definitions and captions are text of their own; a stray <title> is not text."""
+    html = (
+        "<html><head><title>Canal report</title>\n<body><p>The canal lock was rebuilt in 2004.</p>"
+        "<table><tr><th>Station</th><th>Opened</th></tr><tr><td>Harbour</td><td>1901</td></tr></table>"
+        "<dl><dt>Length</dt><dd>12 km</dd></dl><figure><figcaption>Map of the line</figcaption></figure>"
+        "<title>Tram</title><footer>Footer text</footer></body></html>"
+    )
+    document = load_document(write_files(tmp_path, {"canal.html": html}) / "canal.html")
+
+    assert document.text == (
+        "The canal lock was rebuilt in 2004.\nStation Opened\nHarbour 1901\nLength\n12 km\nMap of the line\nFooter text"
+    )
+    assert document.title == "The canal lock was rebuilt in 2004."
+
+
 def test_titles_json_names_the_bundled_articles() -> None:
     documents = load_documents([BUNDLED_CORPUS])
 

@@ -758,3 +758,16 @@ def test_a_paraphrase_finds_its_document_with_the_real_model(
 
     assert hits[0].chunk.document_id == document_id
     assert hits[0].lexical_score == 0, "no word in common: the meaning alone found it"
+
+
+def test_a_store_of_documents_without_a_word_bm25_counts_is_searched_by_meaning(store: DocumentStore) -> None:
+    """'To be, or not to be.' is all stop words, emoji are no words: an index of only such chunks (a first upload to an
+    empty index, say) is still served, BM25 adding nothing; bm25s alone cannot index it."""
+    hamlet = Document("hamlet", "Hamlet", "api", "To be, or not to be.")
+    smiles = Document("smiles", "Smiles", "api", "🙂🙂 🙂")
+
+    build(store, [hamlet, smiles])
+
+    hits = search(store, "to be or not to be")
+    assert {hit.chunk.document_id for hit in hits} == {"hamlet", "smiles"}
+    assert_exact_offsets(store, hits)
