@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -58,28 +59,49 @@ def expand_paths(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
+            found = _files_in(path)
             if not found:  # else a build from it would make an empty index and say it went well
                 supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
                 raise DocumentError(f"{path}: no documents in this folder (looked for {supported} files)")
             files += found
         elif path.is_file():
             files.append(path)
+        elif path.is_symlink():
+            raise DocumentError(f"{path}: a link to nothing ({os.readlink(path)} does not exist)")
+        elif path.exists():
+            raise DocumentError(f"{path}: not a file or folder (a pipe or device?)")
         else:
             raise DocumentError(f"{path}: no such file or folder")
     return files
 
 
+def _files_in(folder: Path) -> list[Path]:
+    """The supported files under a folder, sorted. Hidden files and folders (.git, macOS's ._ copies) are left out,
+    and a folder that cannot be read is an error, not a silent gap in the index."""
+
+    def refuse(error: OSError) -> None:
+        raise DocumentError(f"{error.filename}: cannot read this folder ({error.strerror})")
+
+    found: list[Path] = []
+    for root, folders, names in os.walk(folder, onerror=refuse):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in names:
+            path = Path(root) / name
+            if not name.startswith(".") and path.suffix.lower() in SUPPORTED_SUFFIXES and path.is_file():
+                found.append(path)
+    return sorted(found)
+
+
 def load_documents(paths: list[Path]) -> list[Document]:
     """Load every file (folders expanded); ids must be unique."""
-    documents = [load_document(path) for path in expand_paths(paths)]
-    seen: dict[str, str] = {}
-    for document in documents:
+    seen: dict[str, Path] = {}
+    documents = []
+    for path in expand_paths(paths):
+        document = load_document(path)
         if document.id in seen:
-            raise DocumentError(
-                f"{document.source} and {seen[document.id]} would both get the id {document.id!r}; rename one"
-            )
-        seen[document.id] = document.source
+            raise DocumentError(f"{seen[document.id]} and {path} would both get the id {document.id!r}; rename one")
+        seen[document.id] = path
+        documents.append(document)
     return documents
 
 
@@ -123,7 +145,9 @@ def parse_document(path: Path, raw: bytes, title: str | None = None, doc_id: str
         text, title = without_front_matter(text, title)
     if not text.strip():
         raise DocumentError(f"{path}: the file holds no text")
-    return Document(id=doc_id or document_id(path), title=title or guess_title(text, path), source=path.name, text=text)
+    # A name that is not UTF-8 (undecodable bytes on disk) is kept with U+FFFD for them: it is stored as text.
+    source = path.name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return Document(id=doc_id or document_id(path), title=title or guess_title(text, path), source=source, text=text)
 
 
 FRONT_MATTER = re.compile(r"\A---[ \t]*\n(?P<block>.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)

@@ -192,6 +192,9 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            # -q: warnings and errors only, as every command (no start-up lines, no line per request)
+            log_level="warning" if args.quiet else "info",
+            access_log=not args.quiet,
         )
     return 0
 
@@ -200,6 +203,10 @@ def _ask(args: argparse.Namespace) -> int:
     from service.api.schemas import AskRequest, AskResponse, too_long
     from service.runtime import load_pipeline, open_store
 
+    try:
+        args.question.encode("utf-8")
+    except UnicodeEncodeError as error:  # bytes the shell passed that are not UTF-8 (a Latin-1 file's text, say)
+        raise ValueError(f"question: not valid UTF-8 (character {error.start + 1}); give it as UTF-8 text") from None
     request = AskRequest(question=args.question, top_k=args.top_k)
     settings = Settings()
     refused = too_long("question", request.question, settings.max_question_chars)  # QA_MAX_QUESTION_CHARS, as served
@@ -266,12 +273,19 @@ def _index_build(args: argparse.Namespace) -> int:
 
 def _index_add(args: argparse.Namespace) -> int:
     from index.documents import load_documents
-    from service.runtime import make_builder, open_store, rebuild_if_changed
+    from service.runtime import describe_store, make_builder, open_store, rebuild_if_changed
 
     settings = Settings()
     documents = load_documents(args.paths)  # a file it cannot read is refused before anything is written
     with closing(open_store(settings)) as store:
         builder = make_builder(settings, progress=not args.quiet, store=store)
+        if store.settings() is None:  # as `qa serve` and `qa ask` would: the corpus first, then these files
+            logging.getLogger("qa").info(
+                "no index in %s: building it from %s first",
+                describe_store(settings),
+                ", ".join(map(str, settings.corpus)),
+            )
+            builder.build(settings.corpus)
         rebuild_if_changed(settings, store, builder)  # before adding, so new chunks match the stored ones
         _report(builder.change(documents))
     return 0

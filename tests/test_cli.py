@@ -109,6 +109,28 @@ def test_index_list_without_an_index_says_how_to_build_one(index_dir: Path, caps
     assert one_line(capsys.readouterr().err) == f"error: no index in {index_dir}; build one with `qa index build`"
 
 
+def test_ask_refuses_a_question_that_is_not_utf8(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["-q", "ask", "Who founded \udcff Scale?"]) == 2  # how Python hands over the byte 0xff of argv
+
+    assert one_line(capsys.readouterr().err) == "error: question: not valid UTF-8 (character 13); give it as UTF-8 text"
+
+
+@pytest.mark.parametrize(("flags", "level", "access_log"), [(["-q"], "warning", False), ([], "info", True)])
+def test_serve_quiet_silences_the_servers_own_lines(
+    index_dir: Path, monkeypatch: pytest.MonkeyPatch, flags: list[str], level: str, access_log: bool
+) -> None:
+    import uvicorn
+
+    from eval.processes import free_port
+
+    ran: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
+
+    assert main([*flags, "serve", "--port", str(free_port())]) == 0
+
+    assert (ran["log_level"], ran["access_log"]) == (level, access_log)
+
+
 def test_ask_prints_the_response_as_json(index_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # No index yet: `ask` builds one from the configured corpus (the bundled articles) first.
     assert main(["-q", "ask", "--json", "--top-k", "3", "How many H100 chips does Meta have?"]) == 0
@@ -268,6 +290,16 @@ def test_index_build_never_drops_documents_that_are_only_in_the_index_unasked(
 
     assert capsys.readouterr().out.startswith("added 3, replaced 0, unchanged 0, removed 1;")
     assert "glacier" not in IndexStore(index_dir).load().documents
+
+
+def test_index_add_without_an_index_builds_the_corpus_first_as_serve_and_ask_do(
+    index_dir: Path, tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("QA_CORPUS", str(tiny_corpus))
+
+    assert main(["-q", "index", "add", str(write_files(tmp_path / "new", {"glacier.txt": "Glaciers retreated."}))]) == 0
+
+    assert sorted(IndexStore(index_dir).load().documents) == ["comet", "glacier", "harbour", "orchard"]
 
 
 def test_train_reader_help_lists_the_trainers_own_options(capsys: pytest.CaptureFixture[str]) -> None:

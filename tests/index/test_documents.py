@@ -1,6 +1,7 @@
 """Loading .txt, .md and .html files as documents, and refusing what cannot be loaded."""
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -222,3 +223,65 @@ def test_a_file_name_of_dots_gets_a_plain_id(tmp_path: Path) -> None:
     write_files(tmp_path, {"..txt": "Some text."})
 
     assert load_document(tmp_path / "..txt").id == "document"
+
+
+def test_hidden_files_and_folders_in_a_folder_are_left_out(tmp_path: Path) -> None:
+    """macOS leaves '._name' copies (binary) beside copied files; a .git folder holds description files."""
+    folder = write_files(
+        tmp_path / "mac", {"a.txt": "Harbour news.", "._a.txt": b"\x00\x05\x16\x07", ".notes.md": "x."}
+    )
+    write_files(folder / ".git", {"description.md": "Unnamed repository."})
+
+    assert [document.id for document in load_documents([folder])] == ["a"]
+
+
+def test_a_folder_that_cannot_be_read_is_named_not_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = write_files(tmp_path / "corpus", {"a.txt": "Harbour news."})
+    locked = write_files(folder / "locked", {"in.txt": "Locked news."})
+    scandir = os.scandir
+
+    def denied(path):  # what a folder without read permission gives a user other than root
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(os, "scandir", denied)
+
+    with pytest.raises(DocumentError) as refused:
+        load_documents([folder])
+
+    assert str(refused.value) == f"{locked}: cannot read this folder (Permission denied)"
+
+
+def test_a_file_name_that_is_not_utf8_is_stored_with_replacement_characters(tmp_path: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.txt")  # Latin-1 bytes on disk
+    (tmp_path / name).write_text("Cafe news.", encoding="utf-8")
+
+    [document] = load_documents([tmp_path])
+
+    assert (document.id, document.source) == ("caf", "caf\ufffd.txt")
+    document.source.encode("utf-8")  # what storing it does
+
+
+def test_two_files_that_make_one_id_are_named_by_their_paths(tmp_path: Path) -> None:
+    write_files(tmp_path / "a", {"x.txt": "One."})
+    write_files(tmp_path / "b", {"x.txt": "Two."})
+
+    with pytest.raises(DocumentError) as refused:
+        load_documents([tmp_path])
+
+    assert (
+        str(refused.value)
+        == f"{tmp_path / 'a' / 'x.txt'} and {tmp_path / 'b' / 'x.txt'} would both get the id 'x'; rename one"
+    )
+
+
+def test_a_dangling_link_and_a_pipe_are_named_for_what_they_are(tmp_path: Path) -> None:
+    link, pipe = tmp_path / "gone.txt", tmp_path / "pipe.txt"
+    link.symlink_to(tmp_path / "missing.txt")
+    os.mkfifo(pipe)
+
+    with pytest.raises(DocumentError, match=r"gone.txt: a link to nothing \(.*missing.txt does not exist\)"):
+        load_documents([link])
+    with pytest.raises(DocumentError, match=r"pipe.txt: not a file or folder \(a pipe or device\?\)"):
+        load_documents([pipe])
