@@ -154,6 +154,14 @@ class Settings(BaseSettings):
     def chunking(self) -> ChunkingSettings:
         return ChunkingSettings(self.chunk_max_tokens, self.chunk_overlap_sentences, self.chunk_paragraph_tokens)
 
+    @field_validator("admin_token", mode="after")
+    @classmethod
+    def token_without_spaces_around(cls, token: SecretStr | None) -> SecretStr | None:
+        """A header value carries no spaces or line breaks at its ends, so a token read with a trailing newline (from
+        a file, say) could never match: they are dropped, and a token of only whitespace is none."""
+        value = token.get_secret_value().strip() if token else ""
+        return SecretStr(value) if value else None
+
     @property
     def writes_enabled(self) -> bool:
         """Whether document writes are switched on: a QA_ADMIN_TOKEN that is set and not blank."""

@@ -145,3 +145,16 @@ def test_a_qa_variable_that_names_no_setting_is_named_with_its_likely_meaning() 
         "QA_TOPK (did you mean QA_TOP_K?)",
         "qa_admintoken (did you mean QA_ADMIN_TOKEN?)",
     ]
+
+
+@pytest.mark.parametrize(("value", "token"), [("s3cret\n", "s3cret"), ("  s3cret ", "s3cret"), ("   ", None), ("", None)])
+def test_an_admin_token_is_read_without_the_spaces_a_header_cannot_carry(
+    value: str, token: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'s3cret\\n' (read from a file) could never match a header's value, and '   ' would switch writes on for nobody."""
+    monkeypatch.setenv("QA_ADMIN_TOKEN", value)
+
+    settings = Settings()
+
+    assert (settings.admin_token.get_secret_value() if settings.admin_token else None) == token
+    assert settings.writes_enabled is (token is not None)

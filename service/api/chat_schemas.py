@@ -2,14 +2,17 @@
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from service.answering.pipeline import AskResult
-from service.api.schemas import MAX_QUESTION_CHARS, AskResponse, words_required
+from service.api.schemas import MAX_QUESTION_CHARS, AskResponse, control_character, words_required
 from service.chat.followup import Resolution, Turn
 
 check_content = words_required("message", capped=False)
 MessageText = Annotated[str, AfterValidator(check_content)]
+# Earlier replies (and, on /v1/chat/completions, system prompts) that clients send back can be long, but not unbounded:
+# a follow-up completed from a reply carries its words into the question the models read.
+MAX_OTHER_CHARS = 20_000
 
 
 def check_conversation(turns: list[Turn]) -> None:
@@ -31,8 +34,18 @@ class ChatMessage(BaseModel):
     role: Literal["user", "assistant"] = Field(description="Who wrote the message")
     content: MessageText = Field(
         description=f"The message text; a user message that is read (one of the last QA_CHAT_HISTORY_MESSAGES) is"
-        f" at most QA_MAX_QUESTION_CHARS ({MAX_QUESTION_CHARS} by default) characters"
+        f" at most QA_MAX_QUESTION_CHARS ({MAX_QUESTION_CHARS} by default) characters, an assistant message at most"
+        f" {MAX_OTHER_CHARS}"
     )
+
+    @model_validator(mode="after")
+    def check_reply(self) -> "ChatMessage":
+        if self.role == "assistant" and len(self.content) > MAX_OTHER_CHARS:
+            raise ValueError(f"the assistant message is {len(self.content)} characters; keep it to {MAX_OTHER_CHARS}")
+        refused = control_character("message", self.content) if self.role == "user" else None
+        if refused:  # a reply may quote a document's form feed back; a question never needs one
+            raise ValueError(refused)
+        return self
 
 
 class ChatRequest(BaseModel):

@@ -148,8 +148,8 @@ async def _read_document(request: Request, settings: Settings, path_id: str | No
 
 def _parsed_json(body: bytes) -> object:
     """The body as JSON; malformed JSON is refused as on the question routes (its position as line and column)."""
-    try:
-        text = body.decode("utf-8")
+    try:  # UTF-8, with or without a BOM, or UTF-16/32 (RFC 8259's detection), as FastAPI reads the other routes' JSON
+        text = body.decode(json.detect_encoding(body))
     except UnicodeDecodeError as error:
         raise _invalid(("body",), not_utf8(error.start)) from None
     try:
@@ -172,6 +172,8 @@ def _parsed_json(body: bytes) -> object:
 
 def _json_document(body: bytes, path_id: str | None) -> Document:
     parsed = _parsed_json(body)
+    if not isinstance(parsed, dict):
+        raise _invalid(("body",), 'send the document as a JSON object, {"text": ..., "id": ..., "title": ...}')
     try:
         incoming = DocumentIn.model_validate(parsed)
     except ValidationError as error:
@@ -182,7 +184,8 @@ def _json_document(body: bytes, path_id: str | None) -> Document:
         raise _invalid(("body", "id"), f"the body's id {incoming.id!r} differs from the path's {path_id!r}")
     document_id = path_id or incoming.document_id()
     title = incoming.title or guess_title(incoming.text, Path(document_id))
-    return Document(id=document_id, title=title, source="api", text=incoming.text)
+    # Line ends as an uploaded file's are read, so the same text is the same document (and hash) either way.
+    return Document(id=document_id, title=title, source="api", text=incoming.text.replace("\r\n", "\n"))
 
 
 async def _uploaded_document(request: Request, settings: Settings, path_id: str | None) -> Document:

@@ -4,7 +4,7 @@ import hashlib
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from index.documents import ID_PATTERN, SUPPORTED_SUFFIXES
 
@@ -34,6 +34,8 @@ def optional_title(title: str | None) -> str | None:
 
 
 class DocumentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field ('titel') is named, not dropped without a word
+
     id: Annotated[str | None, AfterValidator(valid_id)] = Field(
         None,
         json_schema_extra={"pattern": ID_PATTERN},  # documented; checked by valid_id, which says it in words
@@ -43,7 +45,8 @@ class DocumentIn(BaseModel):
         None, max_length=MAX_TITLE_CHARS, description="Omitted: a Markdown heading or the first line of the text"
     )
     text: Annotated[str, AfterValidator(has_words)] = Field(
-        description="Plain text; answers cite character offsets into exactly this text",
+        description="Plain text (Windows line ends are read as '\\n', as in an uploaded file); answers cite character"
+        " offsets into the stored text, which GET /documents/{id} returns",
         examples=["The harbour opened in 1892. Fishing boats still land 300 tonnes of cod each year."],
     )
 

@@ -9,10 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from service.api.chat_schemas import ChatResponse, check_content, check_conversation, read_window
+from service.api.chat_schemas import MAX_OTHER_CHARS, ChatResponse, check_content, check_conversation, read_window
+from service.api.schemas import control_character
 from service.chat.followup import Turn
-
-MAX_OTHER_CHARS = 20_000  # system prompts and earlier replies that clients send back can be long
 
 
 class TextPart(BaseModel):
@@ -42,6 +41,9 @@ class CompletionMessage(BaseModel):
         text = self.text
         if self.role == "user":
             check_content(text)
+            refused = control_character("message", text)
+            if refused:
+                raise ValueError(refused)
         elif len(text) > MAX_OTHER_CHARS:
             raise ValueError(f"the {self.role} message is {len(text)} characters; keep it to {MAX_OTHER_CHARS}")
         return self

@@ -1,5 +1,6 @@
 """Pydantic models at the HTTP edge; the core works with the frozen dataclasses in service.answering.answers."""
 
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated
 
@@ -15,6 +16,15 @@ def too_long(noun: str, text: str, limit: int) -> str | None:
     return f"the {noun} is {len(text)} characters; keep it to {limit}" if len(text) > limit else None
 
 
+def control_character(noun: str, text: str) -> str | None:
+    """Why a question holding a control character (NUL, an escape sequence's ESC, BEL; not tab or line breaks) is
+    refused, or None: it reads as noise to the models and is never what was meant (a terminal's paste, say)."""
+    at = next((i for i, c in enumerate(text) if unicodedata.category(c) == "Cc" and c not in "\t\n\r"), None)
+    if at is None:
+        return None
+    return f"the {noun} holds a control character (U+{ord(text[at]):04X}, character {at + 1}); remove it"
+
+
 def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
     """A validator for a question or message: stripped; empty or (`capped`) overlong text is refused with a sentence
     saying why. A chat's messages are not capped here: only those a follow-up is resolved from are read, and the route
@@ -25,6 +35,7 @@ def words_required(noun: str, capped: bool = True) -> Callable[[str], str]:
         if not text:
             raise ValueError(f"the {noun} is empty; type a question such as 'Who is the founder of Scale?'")
         refused = too_long(noun, text, MAX_QUESTION_CHARS) if capped else None
+        refused = refused or (control_character(noun, text) if capped else None)  # a chat checks its user messages
         if refused:
             raise ValueError(refused)
         return text

@@ -123,8 +123,21 @@ EMPTY = "the question is empty; type a question such as 'Who is the founder of S
         ({"question": "Who?", "top_k": 51}, _invalid("top_k", "Input should be less than or equal to 50")),
         ({"top_k": 3}, _invalid("question", "Field required")),
         ({"question": 42}, _invalid("question", "Input should be a valid string")),
+        (
+            {"question": "Who is the \x1b[31mfounder\x07 of Scale?"},
+            _invalid("question", "the question holds a control character (U+001B, character 12); remove it"),
+        ),
     ],
-    ids=["empty", "whitespace", "1001-characters", "top_k-0", "top_k-51", "missing-question", "not-a-string"],
+    ids=[
+        "empty",
+        "whitespace",
+        "1001-characters",
+        "top_k-0",
+        "top_k-51",
+        "missing-question",
+        "not-a-string",
+        "control-character",
+    ],
 )
 def test_invalid_requests_get_422_with_a_readable_detail(client: TestClient, payload: dict, expected: dict) -> None:
     response = client.post("/ask", json=payload)

@@ -129,8 +129,20 @@ def test_chat_uses_only_the_last_messages_of_history(client: TestClient) -> None
             "messages.0.content: the message is 1199 characters; keep it to 1000",
         ),
         ([{"role": "robot", "content": "Hello"}], "messages.0.role: Input should be 'user' or 'assistant'"),
+        (
+            [
+                {"role": "user", "content": "Who founded Scale AI?"},
+                {"role": "assistant", "content": "Alexandr Wang. " * 1500},
+                {"role": "user", "content": "Why?"},
+            ],
+            "messages.1: the assistant message is 22499 characters; keep it to 20000",
+        ),
+        (
+            [{"role": "user", "content": "Who\x00 founded Scale AI?"}],
+            "messages.0: the message holds a control character (U+0000, character 4); remove it",
+        ),
     ],
-    ids=["empty", "last-not-user", "empty-content", "too-long", "unknown-role"],
+    ids=["empty", "last-not-user", "empty-content", "too-long", "unknown-role", "reply-too-long", "control-character"],
 )
 def test_chat_refuses_bad_conversations(client: TestClient, messages: list, detail: str) -> None:
     response = client.post("/chat", json={"messages": messages})

@@ -1,5 +1,6 @@
 """The document write routes over a real index folder, with the fake embedder and answerer."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -135,6 +136,52 @@ def test_json_text_holding_a_nul_is_refused_as_a_file_holding_one_is(client: Tes
 
     assert response.status_code == 422, response.text
     assert response.json()["detail"] == "text: the text holds a NUL character (character 8); send plain text"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-32"])
+def test_json_in_any_encoding_json_allows_is_read_as_on_the_question_routes(client: TestClient, encoding: str) -> None:
+    body = json.dumps({"id": "dock", "text": "The dock has 14 cranes."}).encode(encoding)
+
+    response = client.post("/documents", content=body, headers={**AUTH, "Content-Type": "application/json"})
+
+    assert response.status_code == 201, response.text
+    assert client.get("/documents/dock").json()["text"] == "The dock has 14 cranes."
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"text": "The dock has 14 cranes.", "titel": "Dock"}, "titel", "Extra inputs are not permitted"),
+        (
+            ["The dock has 14 cranes."],
+            "body",
+            'send the document as a JSON object, {"text": ..., "id": ..., "title": ...}',
+        ),
+    ],
+    ids=["misspelt-field", "array"],
+)
+def test_json_that_is_not_a_document_is_told_what_is_wrong(
+    client: TestClient, body: object, field: str, message: str
+) -> None:
+    response = client.post("/documents", json=body, headers=AUTH)
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": field, "message": message}]
+
+
+def test_json_text_and_an_uploaded_file_of_it_are_one_document(client: TestClient) -> None:
+    """Windows line ends: an upload's are read as '\n', and so are JSON text's, so its offsets and hash are the same."""
+    text = "Ferry times.\r\nThe ferry leaves at 9."
+    posted = client.post("/documents", json={"id": "ferry", "title": "Ferry", "text": text}, headers=AUTH)
+    assert posted.status_code == 201, posted.text
+
+    replaced = client.put(
+        "/documents/ferry", files={"file": ("ferry.txt", text.encode())}, data={"title": "Ferry"}, headers=AUTH
+    )
+
+    assert replaced.status_code == 200, replaced.text
+    assert replaced.json()["status"] == "unchanged"
+    assert client.get("/documents/ferry").json()["text"] == "Ferry times.\nThe ferry leaves at 9."
 
 
 def test_a_long_file_name_is_kept_as_the_source_when_the_form_gives_an_id(client: TestClient) -> None:
