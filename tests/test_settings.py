@@ -147,7 +147,9 @@ def test_a_qa_variable_that_names_no_setting_is_named_with_its_likely_meaning() 
     ]
 
 
-@pytest.mark.parametrize(("value", "token"), [("s3cret\n", "s3cret"), ("  s3cret ", "s3cret"), ("   ", None), ("", None)])
+@pytest.mark.parametrize(
+    ("value", "token"), [("s3cret\n", "s3cret"), ("  s3cret ", "s3cret"), ("   ", None), ("", None)]
+)
 def test_an_admin_token_is_read_without_the_spaces_a_header_cannot_carry(
     value: str, token: str | None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

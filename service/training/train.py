@@ -568,6 +568,8 @@ def main(argv: list[str] | None = None) -> None:
             " install the project (pip install -e .)"
             + (", or train with --skip-calibration and calibrate elsewhere" if training else "")
         )
+    if args.warm_start and not args.resume:  # else ignored, and the run in --checkpoints started again from step 0
+        parser.error("--warm-start continues an interrupted run: give it with --resume")
     if args.export_checkpoint and args.output == READER_MODEL_DIR:
         parser.error("--export-checkpoint would write an unfinished run over the shipped reader: give --output DIR")
     if args.export_checkpoint:

@@ -316,3 +316,14 @@ def test_an_export_never_replaces_the_shipped_reader(
 
     train_module.main(["data.json", "--export-checkpoint", "--output", str(tmp_path)])
     assert exported == [tmp_path]
+
+
+def test_a_warm_start_without_resume_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Without --resume it was ignored, and the run in --checkpoints started again from step 0."""
+    with pytest.raises(SystemExit) as exited:
+        train_module.main(["data.json", "--warm-start", str(tmp_path), "--output", str(tmp_path / "o")])
+
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "qa train-reader: error: --warm-start continues an interrupted run: give it with --resume"
+    )
