@@ -275,7 +275,7 @@ class MilvusStore:
             if not client.has_collection(target):
                 raise IndexUnavailable(
                     f"Milvus collection {target} at {self.uri}, which a rebuild that died was switching to, is gone;"
-                    " rebuild the index (`qa index build`)"
+                    " rebuild the index (`qa index build --replace PATH ...`)"
                 )
             client.load_collection(target)
             self._point(collection, target, aliases)

@@ -27,6 +27,11 @@ POINTER = "CURRENT"
 LOCK = ".write.lock"
 
 
+# A damaged index is built again from files: documents that exist only in it (posted over HTTP) are lost with it.
+REBUILD = "rebuild it from your files with `qa index build --replace PATH ...` (documents only in the index are lost)"
+DENIED = "permission denied: run as the user that owns the index, or give this one read access (nothing is damaged)"
+
+
 class IndexUnavailable(RuntimeError):
     """The index on disk is missing, damaged or was built with other settings; the message says how to fix it."""
 
@@ -138,8 +143,10 @@ class IndexStore:
         path = generation / "manifest.json"
         try:
             return Manifest.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except PermissionError:
+            raise IndexUnavailable(f"{path}: {DENIED}") from None
         except (OSError, ValueError, KeyError, TypeError) as error:
-            raise IndexUnavailable(f"{path}: unreadable manifest ({error}); rebuild with `qa index build`") from None
+            raise IndexUnavailable(f"{path}: unreadable manifest ({error}); {REBUILD}") from None
 
     def load(self) -> IndexData:
         generation = self._current()  # once: a save may switch CURRENT while this reads
@@ -156,10 +163,10 @@ class IndexStore:
                 text = documents[record["document_id"]].text[record["start"] : record["end"]]
                 chunks[record["id"]] = Chunk(record["document_id"], record["start"], record["end"], text)
             vectors = VectorIndex.read(str(generation / "vectors.faiss"))
+        except PermissionError as error:
+            raise IndexUnavailable(f"{error.filename or generation}: {DENIED}") from None
         except (OSError, ValueError, KeyError, RuntimeError) as error:
-            raise IndexUnavailable(
-                f"index in {generation} is damaged ({error}); rebuild with `qa index build`"
-            ) from None
+            raise IndexUnavailable(f"index in {generation} is damaged ({error}); {REBUILD}") from None
         if len(vectors) != len(chunks):
             raise IndexUnavailable(
                 f"index in {generation} has {len(vectors)} vectors for {len(chunks)} chunks; rebuild it"

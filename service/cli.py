@@ -256,7 +256,13 @@ def _index_build(args: argparse.Namespace) -> int:
     documents = load_documents(args.paths or settings.corpus)  # a file it cannot read is refused before anything
     with closing(open_store(settings)) as store:
         given = {document.id for document in documents}
-        dropped = sorted(set(store.documents()) - given) if store.settings() is not None else []
+        try:
+            dropped = sorted(set(store.documents()) - given) if store.settings() is not None else []
+        except IndexUnavailable:
+            if not args.replace:  # its message says to give --replace: what only it held cannot be listed
+                raise
+            logging.getLogger("qa").warning("the index cannot be read: building a new one from these files alone")
+            dropped = []
         if dropped and not args.replace:  # a document posted over HTTP lives in the index alone: never drop it unasked
             named = ", ".join(dropped[:5]) + (f" and {len(dropped) - 5} more" if len(dropped) > 5 else "")
             raise ValueError(

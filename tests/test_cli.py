@@ -292,6 +292,23 @@ def test_index_build_never_drops_documents_that_are_only_in_the_index_unasked(
     assert "glacier" not in IndexStore(index_dir).load().documents
 
 
+def test_a_damaged_index_is_rebuilt_from_files_only_when_told_to_replace_it(
+    index_dir: Path, tiny_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 0
+    manifest = index_dir / (index_dir / "CURRENT").read_text().strip() / "manifest.json"
+    manifest.write_text("garbage")
+    capsys.readouterr()
+
+    assert main(["-q", "index", "build", str(tiny_corpus)]) == 2
+    assert one_line(capsys.readouterr().err).endswith(
+        "rebuild it from your files with `qa index build --replace PATH ...` (documents only in the index are lost)"
+    )
+
+    assert main(["-q", "index", "build", "--replace", str(tiny_corpus)]) == 0
+    assert sorted(IndexStore(index_dir).load().documents) == ["comet", "harbour", "orchard"]
+
+
 def test_index_add_without_an_index_builds_the_corpus_first_as_serve_and_ask_do(
     index_dir: Path, tiny_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -255,6 +255,32 @@ def test_damaged_index_is_unavailable_with_a_fix(
     assert "rebuild" in message
 
 
+@pytest.mark.parametrize("name", ["manifest.json", "documents.jsonl"])
+def test_an_index_this_user_cannot_read_is_said_to_be_so_not_damaged(
+    tmp_path: Path, documents: list[Document], monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A rebuild would drop what only the index holds; the fix is the file's permissions (root ignores them, so the
+    refusal a user other than root gets is played here)."""
+    store = IndexStore(tmp_path)
+    store.save(index_data(documents))
+    opened = Path.open
+
+    def denied(path: Path, *args, **kwargs):
+        if path.name == name:
+            raise PermissionError(13, "Permission denied", str(path))
+        return opened(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+
+    with pytest.raises(IndexUnavailable) as raised:
+        store.load()
+
+    assert str(raised.value).endswith(
+        "permission denied: run as the user that owns the index, or give this one read access (nothing is damaged)"
+    )
+    assert name in str(raised.value)
+
+
 def test_save_makes_files_and_folders_durable_before_switching(
     tmp_path: Path, documents: list[Document], monkeypatch: pytest.MonkeyPatch
 ) -> None:
