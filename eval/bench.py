@@ -240,6 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         install = escape("pip install -e '.[bench]'")
         status.print(f"[red]error:[/red] the Haystack baseline needs the bench extra: {install} (or --skip haystack)")
         return 2
+    from eval.runner import check_writable
     from service.settings import Settings
 
     defaults = Settings()
@@ -249,15 +250,17 @@ def main(argv: list[str] | None = None) -> int:
         args.embedder_precision or [defaults.embedder_precision],
     )
     output = args.output or Path("var/bench") / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    check_writable(output, "bench.json")  # a folder or an unwritable place is refused before the run, not after
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as workdir:
         run = run_bench(plan, configs, args.squad_dir, Path(workdir))
     run["meta"]["took_s"] = round(time.perf_counter() - started, 1)
-    bench_report.write_json(run, output)
-    plotted = bench_report.plot_load(run, output.with_suffix(".png")) if "http" not in plan.skip else False
+    # The figures first: a write that fails after all (a full disk) must not take a run of minutes with it.
     bench_report.print_run(run, out)
     if args.markdown:
         out.print(bench_report.markdown([("", run)]), markup=False)
+    bench_report.write_json(run, output)
+    plotted = bench_report.plot_load(run, output.with_suffix(".png")) if "http" not in plan.skip else False
     out.print(
         f"wrote {output}" + (f" and {output.with_suffix('.png')}" if plotted else "") + f" in {run['meta']['took_s']} s"
     )

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.squad import load_squad
+from eval.squad import load_squad, not_utf8
 from index.documents import BUNDLED_CORPUS, Document, load_documents
 
 GOLD_SET = Path(__file__).parent / "gold.jsonl"
@@ -54,8 +54,12 @@ def load_eval_set(path: Path | None) -> EvalSet:
 
 
 def _gold_set(path: Path) -> EvalSet:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path}: not a gold set of JSON lines ({not_utf8(error)})") from None
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

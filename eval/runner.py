@@ -169,11 +169,11 @@ def print_report(figures: dict, records: list[Record], worst: int = 10) -> None:
         )
 
 
-def check_writable(output: Path) -> None:
-    """Refuse, before minutes of evaluation, an --output that cannot be written: a folder, or a place where no file
-    can be made (tried with a temporary file beside it, then removed)."""
+def check_writable(output: Path, example: str = "eval.json") -> None:
+    """Refuse, before minutes of work, an --output that cannot be written: a folder (`example` is the file name
+    suggested in it), or a place where no file can be made (tried with a temporary file beside it, then removed)."""
     if output.is_dir():
-        raise ValueError(f"{output}: a folder; give --output a file name, e.g. {output / 'eval.json'}")
+        raise ValueError(f"{output}: a folder; give --output a file name, e.g. {output / example}")
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=output.parent, prefix=f".{output.name}."):

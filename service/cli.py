@@ -137,7 +137,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def positive(value: str) -> int:
     """An argparse type: a whole number of 1 or more (`qa eval --limit`, and `qa bench`'s counts)."""
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:  # argparse would say "invalid positive value", naming this function
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (1 or more)") from None
     if number < 1:
         raise argparse.ArgumentTypeError(f"must be 1 or more, not {number}")
     return number

@@ -379,6 +379,38 @@ def test_a_count_below_one_is_a_usage_error(capsys: pytest.CaptureFixture[str]) 
         assert f"{arguments[-2]}: must be 1 or more, not 0" in one_line(capsys.readouterr().err)
 
 
+def test_a_count_that_is_not_a_number_is_refused_in_the_flags_own_words(capsys: pytest.CaptureFixture[str]) -> None:
+    from eval.bench import main as bench
+
+    for run, arguments in ((main, ["eval", "--limit", "abc"]), (bench, ["--questions", "abc"])):
+        with pytest.raises(SystemExit) as exit_info:
+            run(arguments)
+
+        assert exit_info.value.code == 2
+        err = one_line(capsys.readouterr().err)
+        assert f"argument {arguments[-2]}: 'abc' is not a whole number (1 or more)" in err
+        assert "invalid positive value" not in err
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ('{"data": [{"title": "x"}]}', "not SQuAD JSON (article 1 has no 'paragraphs')"),
+        ('{"data": [1]}', "not SQuAD JSON (article 1 is not an object)"),
+        ("not json", "not SQuAD JSON (not JSON: Expecting value at line 1 column 1)"),
+    ],
+)
+def test_eval_of_a_malformed_squad_file_exits_2_with_one_line_naming_it(
+    index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, what: str
+) -> None:
+    dataset = tmp_path / "s.json"
+    dataset.write_text(text, encoding="utf-8")
+
+    assert main(["-q", "eval", "--dataset", str(dataset)]) == 2
+
+    assert one_line(capsys.readouterr().err) == f"error: {dataset}: {what}"
+
+
 def test_an_empty_corpus_setting_builds_an_empty_index_to_add_to(
     index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

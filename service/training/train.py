@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import shutil
+import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +19,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
 from eval.metrics import best_score, exact_match, f1
-from eval.squad import SquadQuestion, load_squad
+from eval.squad import SquadError, SquadQuestion, load_squad
 from index.embedding import SentenceEmbedder
 from service.reader.card import model_card
 from service.reader.span_reader import READER_CONFIG, ReaderConfig, SpanReader
@@ -614,4 +615,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except SquadError as error:  # as `qa train-reader` says it: one line and exit 2, not a traceback
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -222,6 +222,18 @@ def test_read_json_refuses_other_json(tmp_path: Path) -> None:
         read_json(tmp_path / "eval.json")
 
 
+def test_read_json_names_a_file_that_is_not_json_or_not_utf8(tmp_path: Path) -> None:
+    (tmp_path / "notes.json").write_text("before: 75 ms", encoding="utf-8")
+    (tmp_path / "latin1.json").write_bytes(b"{\xff}")
+
+    with pytest.raises(ValueError, match=r"notes\.json: not a `qa bench` result \(not JSON: Expecting value at line 1"):
+        read_json(tmp_path / "notes.json")
+    with pytest.raises(
+        ValueError, match=r"latin1\.json: not a `qa bench` result \(byte 0xff at offset 1 is not UTF-8\)"
+    ):
+        read_json(tmp_path / "latin1.json")
+
+
 def test_plot_load_writes_a_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
 
@@ -252,6 +264,51 @@ def test_bad_options_are_usage_errors(option: str, value: str, capsys: pytest.Ca
 
     assert exit_info.value.code == 2
     assert option in capsys.readouterr().err
+
+
+NOTHING_MEASURED = ["--skip", "inprocess,haystack,http,scale,coldstart,quality"]
+
+
+def test_an_output_that_is_a_folder_is_refused_before_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import eval.bench
+    from service.cli import main as qa
+
+    runs = []
+
+    def run_bench(*args: object) -> dict:
+        runs.append(args)
+        return _run("reader/auto", 50.0, 45.0)
+
+    monkeypatch.setattr(eval.bench, "run_bench", run_bench)
+
+    assert qa(["-q", "bench", "--output", str(tmp_path), *NOTHING_MEASURED]) == 2
+
+    assert f"{tmp_path}: a folder; give --output a file name, e.g. {tmp_path / 'bench.json'}" in " ".join(
+        capsys.readouterr().err.split()
+    )
+    assert runs == []
+
+
+def test_the_figures_are_printed_before_a_write_that_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import eval.bench
+    from eval import bench_report
+    from service.cli import main as qa
+
+    def full_disk(run: dict, path: Path) -> None:
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(eval.bench, "run_bench", lambda *args: _run("reader/auto", 50.0, 45.0))
+    monkeypatch.setattr(bench_report, "write_json", full_disk)
+
+    assert qa(["-q", "bench", "--output", str(tmp_path / "bench.json"), *NOTHING_MEASURED]) == 2
+
+    captured = capsys.readouterr()
+    assert "in process: /ask p50 ms" in captured.out
+    assert f"{tmp_path / 'bench.json'}: No space left on device" in " ".join(captured.err.split())
 
 
 def test_f1_is_compared_with_the_float32_reader_where_measured() -> None:

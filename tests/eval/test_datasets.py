@@ -1,6 +1,7 @@
 """load_eval_set: the JSONL gold set over the bundled articles, SQuAD JSON as one document per paragraph, clear errors."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,63 @@ def test_json_that_is_not_squad_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(ValueError, match=r"other\.json: not SQuAD JSON"):
         load_eval_set(path)
+
+
+SCALE_PARAGRAPH = {"context": "Wang founded Scale in 2016.", "qas": [{"id": "q1", "question": "When?", "answers": []}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "what"),
+    [
+        ('{"data": [{"title": "x"}]}', "article 1 has no 'paragraphs'"),
+        ('{"data": [1]}', "article 1 is not an object"),
+        ('{"data": [{"paragraphs": []}]}', "article 1 has no 'title'"),
+        (
+            json.dumps({"data": [{"title": "x", "paragraphs": [{**SCALE_PARAGRAPH, "context": None}]}]}),
+            "article 1 ('x'), paragraph 1: 'context' is not a string",
+        ),
+        (
+            json.dumps({"data": [{"title": "x", "paragraphs": [SCALE_PARAGRAPH, {"context": "c"}]}]}),
+            "article 1 ('x'), paragraph 2 has no 'qas'",
+        ),
+        (
+            json.dumps({"data": [{"title": "x", "paragraphs": [{"context": "c", "qas": [{"question": "Who?"}]}]}]}),
+            "article 1 ('x'), paragraph 1, question 1 has no 'id'",
+        ),
+        (
+            json.dumps(
+                {
+                    "data": [
+                        {
+                            "title": "x",
+                            "paragraphs": [
+                                {"context": "c", "qas": [{"id": "q1", "question": "Who?", "answers": [{"text": "c"}]}]}
+                            ],
+                        }
+                    ]
+                }
+            ),
+            "question 'q1', answer 1 has no 'answer_start'",
+        ),
+        ("not json", "not JSON: Expecting value at line 1 column 1"),
+        ('{"data": {"title": "x"}}', "expected a top-level 'data' list"),
+    ],
+)
+def test_malformed_squad_names_the_file_and_what_is_wrong(tmp_path: Path, text: str, what: str) -> None:
+    path = tmp_path / "s.json"
+    path.write_text(text, encoding="utf-8")
+
+    with pytest.raises(ValueError, match=re.escape(f"{path}: not SQuAD JSON ({what})")):
+        load_eval_set(path)
+
+
+def test_a_dataset_that_is_not_utf8_names_the_file_and_the_byte(tmp_path: Path) -> None:
+    for name, expected in (("bad.jsonl", "not a gold set of JSON lines"), ("bad.json", "not SQuAD JSON")):
+        path = tmp_path / name
+        path.write_bytes(b'{"id": "g1"}\n\xff\n')
+
+        with pytest.raises(ValueError, match=re.escape(f"{path}: {expected} (byte 0xff at offset 13 is not UTF-8)")):
+            load_eval_set(path)
 
 
 GOOD_LINE = '{"id": "g1", "question": "Who?", "answers": [], "kind": "unanswerable"}'

@@ -327,3 +327,27 @@ def test_a_warm_start_without_resume_is_refused(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().err.splitlines()[-1] == (
         "qa train-reader: error: --warm-start continues an interrupted run: give it with --resume"
     )
+
+
+def test_a_malformed_squad_file_is_one_line_and_exit_2_from_both_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from service.cli import main as qa
+
+    squad = tmp_path / "s.json"
+    squad.write_text('{"data": [{"title": "x"}]}', encoding="utf-8")
+    argv = [str(squad), "--skip-calibration", "--output", str(tmp_path / "out")]
+    said = f"error: {squad}: not SQuAD JSON (article 1 has no 'paragraphs')"
+
+    assert qa(["-q", "train-reader", *argv]) == 2
+    assert " ".join(capsys.readouterr().err.split()) == said
+    # The bare GPU machine's entry (train.sh) says it the same way.
+    direct = subprocess.run(
+        [sys.executable, "-m", "service.training.train", *argv],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert (direct.returncode, direct.stderr) == (2, said + "\n")
+    assert not (tmp_path / "out").exists()
