@@ -95,7 +95,9 @@ class QAPipeline:
 
 # A question, the pipeline it was asked of (one index generation) and its top_k (None: the pipeline's).
 Asked = tuple[QAPipeline, str, int | None]
-NO_DOCUMENTS = AnswerResult(None, [], "The index holds no documents; add some with `qa index add PATH`.")
+NO_DOCUMENTS = AnswerResult(
+    None, [], "The index holds no documents; add some with `qa index add PATH` or POST /documents."
+)
 
 
 def ask_together(asked: Sequence[Asked]) -> list[AskResult]:

@@ -19,7 +19,14 @@ from index.documents import Document, DocumentError, guess_title, parse_document
 from index.store import IndexBusy
 from service.api.auth import AdminDep
 from service.api.deps import LiveIndexDep, SettingsDep
-from service.api.document_schemas import DOCUMENT_BODY, MAX_TITLE_CHARS, DocumentChange, DocumentIn, valid_id
+from service.api.document_schemas import (
+    DOCUMENT_BODY,
+    MAX_TITLE_CHARS,
+    DocumentChange,
+    DocumentIn,
+    optional_title,
+    valid_id,
+)
 from service.api.errors import TOO_DEEP, Busy, Conflict, Forbidden, NotFound, UnsupportedMediaType, not_utf8
 from service.api.json_route import JsonTextRoute
 from service.api.live_index import LiveIndex
@@ -212,11 +219,13 @@ async def _form_document(form: FormData, path_id: str | None) -> Document:
         raise _invalid(("body", "id"), f"the form's id {form_id!r} differs from the path's {path_id!r}")
     if title and len(title) > MAX_TITLE_CHARS:
         raise _invalid(("body", "title"), f"a title is at most {MAX_TITLE_CHARS} characters")
+    try:
+        title = optional_title(title)
+    except ValueError as error:
+        raise _invalid(("body", "title"), str(error)) from None
     name = Path(upload.filename or "").name or "upload"
     raw = await upload.read()
     try:  # in a worker thread: reading a large HTML file must not stall the questions on the event loop
-        return await run_in_threadpool(
-            parse_document, Path(name), raw, (title or "").strip() or None, path_id or form_id or None
-        )
+        return await run_in_threadpool(parse_document, Path(name), raw, title, path_id or form_id or None)
     except DocumentError as error:
         raise _invalid(("body", "file"), str(error)) from None

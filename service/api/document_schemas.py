@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -30,7 +31,13 @@ def has_words(text: str) -> str:
 
 
 def optional_title(title: str | None) -> str | None:
-    return (title or "").strip() or None
+    """Stripped, None when blank; a control character (BEL, ESC, a line break) is refused: a title is one line that
+    terminals (`qa index list`) and the chat page print."""
+    title = (title or "").strip() or None
+    bad = next((c for c in title or "" if unicodedata.category(c) == "Cc"), None)
+    if bad is not None:
+        raise ValueError(f"the title holds a control character (U+{ord(bad):04X}); give it as one line of text")
+    return title
 
 
 class DocumentIn(BaseModel):

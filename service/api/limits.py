@@ -32,6 +32,10 @@ class BodyLimit:
         limit = self.upload_bytes if upload else self.json_bytes
         kind = "an upload" if upload else "a JSON body"
         detail = f"the request body is over {limit:,} bytes, the most {kind} may be; send a smaller one"
+        if not upload and _takes_uploads(scope):  # a document as JSON: the same text fits as a file
+            detail += (
+                f", or upload the document as a .txt file (multipart field 'file', up to {self.upload_bytes:,} bytes)"
+            )
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             body = error_body(scope["path"], 413, detail)

@@ -253,7 +253,7 @@ def test_empty_index_answers_with_a_reason(tmp_path: Path) -> None:
     assert body == {
         "question": "Who founded Scale?",
         "answer": None,
-        "reason": "The index holds no documents; add some with `qa index add PATH`.",
+        "reason": "The index holds no documents; add some with `qa index add PATH` or POST /documents.",
         "alternatives": [],
         "passages": [],
     }

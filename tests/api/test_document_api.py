@@ -157,8 +157,13 @@ def test_json_in_any_encoding_json_allows_is_read_as_on_the_question_routes(clie
             "body",
             'send the document as a JSON object, {"text": ..., "id": ..., "title": ...}',
         ),
+        (
+            {"text": "The dock has 14 cranes.", "title": "Dock\u001b[2J\u0007"},
+            "title",
+            "the title holds a control character (U+001B); give it as one line of text",
+        ),
     ],
-    ids=["misspelt-field", "array"],
+    ids=["misspelt-field", "array", "control-character-in-title"],
 )
 def test_json_that_is_not_a_document_is_told_what_is_wrong(
     client: TestClient, body: object, field: str, message: str
@@ -167,6 +172,17 @@ def test_json_that_is_not_a_document_is_told_what_is_wrong(
 
     assert response.status_code == 422, response.text
     assert response.json()["errors"] == [{"field": field, "message": message}]
+
+
+def test_a_form_title_with_a_control_character_is_refused_as_a_json_one_is(client: TestClient) -> None:
+    response = client.post(
+        "/documents", files={"file": ("dock.txt", b"The dock has 14 cranes.")}, data={"title": "Dock\x07"}, headers=AUTH
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "title", "message": "the title holds a control character (U+0007); give it as one line of text"}
+    ]
 
 
 def test_json_text_and_an_uploaded_file_of_it_are_one_document(client: TestClient) -> None:

@@ -77,6 +77,16 @@ def test_uploads_have_their_own_larger_limit(client: TestClient) -> None:
     assert "over 8,192 bytes, the most an upload may be" in large.json()["detail"]
 
 
+def test_a_document_over_the_json_limit_is_told_that_it_fits_as_an_upload(client: TestClient) -> None:
+    response = client.post("/documents", json={"text": "x" * 5000}, headers=AUTH)
+
+    assert response.status_code == 413, response.text
+    assert response.json()["detail"].endswith(
+        "the most a JSON body may be; send a smaller one, or upload the document as a .txt file (multipart field"
+        " 'file', up to 8,192 bytes)"
+    )
+
+
 def test_a_question_route_keeps_the_json_limit_whatever_content_type_it_is_sent_with(client: TestClient) -> None:
     response = client.post("/ask", files={"file": ("a.txt", b"x" * 6000)})
 
