@@ -114,9 +114,11 @@ def load_answerer(settings: Settings, warm_up: bool = True, given_passages: bool
     bf16, int8 = READER_PRECISIONS[settings.reader_precision]
     answerer = ReaderAnswerer.from_dir(settings.reader_model, bf16, int8)
     if settings.no_answer_threshold is not None:
-        answerer = ReaderAnswerer(answerer.reader, settings.no_answer_threshold)
+        answerer = ReaderAnswerer(answerer.reader, settings.no_answer_threshold, settings.reader_early_exit)
     elif given_passages:
         answerer = answerer.for_given_passages()
+    elif not settings.reader_early_exit:  # QA_READER_EARLY_EXIT=false: every retrieved passage read
+        answerer = ReaderAnswerer(answerer.reader, early_exit=False)
     if warm_up:
         answerer.warm_up(settings.top_k or answerer.top_k)
     return answerer

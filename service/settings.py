@@ -100,6 +100,11 @@ class Settings(BaseSettings):
         " abstains more often; unset: the reader's own, calibrated on held-out articles (through retrieval; in"
         " `qa eval --mode reader`, on the given paragraphs)",
     )
+    reader_early_exit: bool = Field(
+        True,
+        description="Read a question's first 2 retrieved passages alone, and the rest only where none of their spans"
+        " answers clearly (the reader's calibrated exit margin); false: read every passage (slower, as calibrated)",
+    )
     chunk_max_tokens: int = Field(
         96,
         ge=16,

@@ -52,6 +52,16 @@ def test_qa_no_answer_threshold_sets_how_readily_the_reader_abstains() -> None:
     assert answered is not None and TEXT[answered.start : answered.end] == answered.text
 
 
+def test_qa_reader_early_exit_false_reads_every_retrieved_passage() -> None:
+    early = load_answerer(Settings(), warm_up=False)
+    every = load_answerer(Settings(reader_early_exit=False), warm_up=False)
+    told = load_answerer(Settings(reader_early_exit=False, no_answer_threshold=0.5), warm_up=False)
+
+    assert early.exit_margin is not None and early.exit_margin >= early.threshold
+    assert (every.exit_margin, every.threshold) == (None, early.threshold)
+    assert (told.exit_margin, told.threshold) == (None, 0.5)
+
+
 def test_the_shipped_reader_loads() -> None:
     assert (READER_MODEL_DIR / "model.safetensors").is_file()
     assert (READER_MODEL_DIR / "README.md").is_file(), "the model card ships with the weights"
