@@ -63,6 +63,7 @@ BATCH_ROWS = 256
 # process loading models on busy cores can starve for longer. A refused connection still fails at once.
 CONNECT_SECONDS = 60
 COLLECTION_NOT_FOUND = 100  # Milvus's error code when a collection or alias does not exist (dropped by a rebuild, say)
+COLLECTION_NOT_LOADED = 101  # and when it is released: a restarted Milvus holds every collection released
 # The Milvus Lite servers this process runs, by path, with how many stores use each: stopped with the last.
 _local_servers: Counter[str] = Counter()
 _local_lock = threading.Lock()
@@ -102,6 +103,11 @@ class MilvusStore:
     def _names(self) -> dict[str, str]:
         return {collection: self._name(collection) for collection in schema.COLLECTIONS}
 
+    def connect(self) -> None:
+        """Connect now (a local path starts its Milvus Lite) and load the collections there are: a failure raises
+        Milvus's own error, which the caller words (`index.stores.open_store`)."""
+        self._ready()
+
     def _ready(self) -> bool:
         """Whether the collections exist; loaded on first sight (a restarted Milvus holds them released). A rebuild
         loads its collections before it points the aliases at them, so a switch needs no new look."""
@@ -123,10 +129,16 @@ class MilvusStore:
             try:
                 return read() if self._loaded or self._ready() else missing
             except MilvusException as error:
-                if error.code != COLLECTION_NOT_FOUND:
-                    raise
-                self._loaded = False  # dropped under us: look again
+                if error.code not in (COLLECTION_NOT_FOUND, COLLECTION_NOT_LOADED):
+                    raise self._unavailable(error) from None
+                self._loaded = False  # dropped under us, or released by a restart: look again, and load
         return missing
+
+    def _unavailable(self, error: MilvusException) -> IndexUnavailable:
+        """What a request is told when Milvus fails it (stopped, unreachable): the service answers 503, not 500."""
+        return IndexUnavailable(
+            f"cannot use Milvus at {self.uri} ({error.message}); start it, or check QA_MILVUS_URI and QA_MILVUS_TOKEN"
+        )
 
     def _manifest(self) -> dict | None:
         def manifest() -> dict | None:
@@ -165,11 +177,14 @@ class MilvusStore:
         fresh: bool = False,
     ) -> str:
         with self.writing():
-            self._mend_switch()
-            manifest = self._manifest()
-            if fresh or manifest is None:
-                return self._rebuild(settings, upsert, manifest)
-            return self._change(settings, upsert, remove, manifest)
+            try:
+                self._mend_switch()
+                manifest = self._manifest()
+                if fresh or manifest is None:
+                    return self._rebuild(settings, upsert, manifest)
+                return self._change(settings, upsert, remove, manifest)
+            except MilvusException as error:  # the write stops where it failed; the next one tidies (see above)
+                raise self._unavailable(error) from None
 
     def _rebuild(self, settings: IndexSettings, upsert: Sequence[EmbeddedDocument], previous: dict | None) -> str:
         """Build the index in collections of a new version, then switch the aliases to them: until then readers

@@ -36,6 +36,10 @@ class IndexUnavailable(RuntimeError):
     """The index on disk is missing, damaged or was built with other settings; the message says how to fix it."""
 
 
+class IndexMismatch(IndexUnavailable):
+    """The index was built (or rebuilt since) with another embedding model or chunking than this process's."""
+
+
 class IndexBusy(RuntimeError):
     """Another writer held the index for longer than this one would wait."""
 

@@ -36,6 +36,8 @@ def open_store(
             f"QA_STORE=milvus needs the Milvus extra ({missing} is not installed): {MILVUS_EXTRA}"
         ) from None
     store = MilvusStore(milvus_uri, collection=milvus_collection, token=milvus_token)
+    if store.local:
+        _check_local_path(Path(milvus_uri))
     if store.local and not create and not Path(milvus_uri).exists():  # a mistyped path, say: leave nothing there
         raise IndexUnavailable(
             f"no Milvus Lite database at {milvus_uri}: check QA_MILVUS_URI, or build one with `qa index build`"
@@ -46,7 +48,7 @@ def open_store(
     server_manager = logging.getLogger("milvus_lite.server_manager")
     server_manager.addFilter(locked)
     try:
-        store.generation()  # connects, and reads the manifest if there is one
+        store.connect()
     except MilvusException as error:
         store.close()
         if locked.seen:  # Milvus Lite runs in the process that opens the folder, and one process at a time
@@ -59,6 +61,16 @@ def open_store(
     finally:
         server_manager.removeFilter(locked)
     return store
+
+
+def _check_local_path(path: Path) -> None:
+    """A Milvus Lite database is a folder: a file there, or a file where a folder above it should be, is named (Milvus
+    Lite would log a traceback of FileExistsError)."""
+    if path.exists() and not path.is_dir():
+        raise IndexUnavailable(f"{path} is a file, not a Milvus Lite database (a folder): check QA_MILVUS_URI")
+    above = next((parent for parent in path.parents if parent.exists()), None)
+    if above is not None and not above.is_dir():
+        raise IndexUnavailable(f"{above} is a file, so {path} cannot be made there: check QA_MILVUS_URI")
 
 
 class _LockedFolder(logging.Filter):

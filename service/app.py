@@ -1,5 +1,6 @@
 """The FastAPI application factory: models load once, in the lifespan."""
 
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from index.store import IndexUnavailable
 from service.answering.pipeline import QAPipeline
 from service.api.batching import QuestionBatcher
 from service.api.chat_routes import STATIC_DIR
@@ -22,6 +24,8 @@ from service.api.model_turn import ModelThread
 from service.api.routes import router
 from service.chat import verbs
 from service.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -81,6 +85,7 @@ def create_app(
     app.add_middleware(BodyLimit, json_bytes=settings.max_json_bytes, upload_bytes=settings.max_upload_bytes)
     app.middleware("http")(_add_security_headers)
     app.add_exception_handler(ServiceError, _service_error)
+    app.add_exception_handler(IndexUnavailable, _index_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     return app
@@ -124,6 +129,14 @@ async def _service_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, ServiceError)
     body = error_body(request.url.path, error.status_code, error.detail)
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
+
+async def _index_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The store failed a request (a Milvus server stopped, an index rebuilt under other settings): 503 saying why and
+    what to check, in the JSON every other error has, rather than a bare 500."""
+    log.warning("%s %s: %s", request.method, request.url.path, error)
+    body = error_body(request.url.path, 503, str(error))
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:

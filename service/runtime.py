@@ -12,7 +12,7 @@ from index.builder import IndexBuilder
 from index.document_store import DocumentStore, IndexSettings, StoreDocuments, StoreRetriever
 from index.embedding import Embedder, EmbedderPrecision, SentenceEmbedder
 from index.precision import bf16_supported
-from index.store import IndexUnavailable
+from index.store import IndexMismatch, IndexUnavailable
 from service.answering.answers import Answerer
 from service.answering.pipeline import QAPipeline
 from service.api.live_index import LiveIndex
@@ -43,12 +43,17 @@ def make_builder(
 
 
 def ensure_index(
-    settings: Settings, embedder: Embedder, progress: bool = False, store: DocumentStore | None = None
+    settings: Settings,
+    embedder: Embedder,
+    progress: bool = False,
+    store: DocumentStore | None = None,
+    writer: bool = True,
 ) -> DocumentStore:
     """The configured store, after building its index from the configured corpus when it holds none, or rebuilding
-    it when its model or chunking differ from the settings'."""
+    it when its model or chunking differ from the settings'. A shared one (a Milvus server) is built or rebuilt only
+    by a `writer` with QA_ADMIN_TOKEN (the service's writer replica), never by a process that only asks."""
     store = store or open_store(settings)
-    if not settings.writes_enabled and shared_store(settings):
+    if settings.shared_store and not (writer and settings.writes_enabled):
         check_replica_index(settings, store)  # another process builds it: a read-only replica never drops it
         return store
     builder = make_builder(settings, embedder, progress, store)
@@ -58,11 +63,6 @@ def ensure_index(
         return store
     rebuild_if_changed(settings, store, builder)
     return store
-
-
-def shared_store(settings: Settings) -> bool:
-    """A Milvus server, which other processes may serve from and write to (Milvus Lite's local file has one process)."""
-    return settings.store == "milvus" and "://" in settings.milvus_uri
 
 
 def check_replica_index(settings: Settings, store: DocumentStore) -> None:
@@ -157,7 +157,8 @@ def load_pipeline(
     `warm_up=False` for a process that asks one question and exits."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     embedder = question_embedder(settings)
-    store = ensure_index(settings, index_embedder(settings, embedder), progress, store)
+    # `qa ask` and `qa eval` read: on a shared index they never rebuild, whatever QA_ADMIN_TOKEN this shell exports.
+    store = ensure_index(settings, index_embedder(settings, embedder), progress, store, writer=False)
     return pipeline_opener(embedder, load_answerer(settings, warm_up), settings)(store.snapshot())
 
 
@@ -169,6 +170,15 @@ def pipeline_opener(
 
     def open_pipeline(snapshot: DocumentStore) -> QAPipeline:
         generation = snapshot.generation()  # before the listing: a live (Milvus) read is then never older than its name
+        stored = snapshot.settings()
+        reason = stored and stored.mismatch(
+            IndexSettings(settings.embedding_model, stored.dimension, settings.chunking)
+        )
+        if reason:  # rebuilt by a writer under other settings since this process started: its answers would be wrong
+            raise IndexMismatch(
+                f"the index in {describe_store(settings)} is now {reason}: restart this process with the index's"
+                " QA_EMBEDDING_MODEL and QA_CHUNK_* settings"
+            )
         listing = snapshot.documents()
         counts = {document_id: entry.chunks for document_id, entry in listing.items()}
         documents = StoreDocuments(snapshot, listing)

@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         return SecretStr(value) if value else None
 
     @property
+    def shared_store(self) -> bool:
+        """A Milvus server, which other processes may serve from and write to (Milvus Lite's local file has one
+        process)."""
+        return self.store == "milvus" and "://" in self.milvus_uri
+
+    @property
     def writes_enabled(self) -> bool:
         """Whether document writes are switched on: a QA_ADMIN_TOKEN that is set and not blank."""
         return bool(self.admin_token and self.admin_token.get_secret_value())

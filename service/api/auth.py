@@ -20,6 +20,11 @@ def require_admin(
     settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> None:
     """403 while no token is configured, 401 for a missing or wrong one; compared in constant time."""
+    if not settings.writes_enabled and settings.shared_store:  # a second writer could interleave a document's rows
+        raise Forbidden(
+            "this replica is read-only: the index is shared on a Milvus server, and its documents are changed through"
+            " the one writer (the replica started with QA_ADMIN_TOKEN) or `qa index add`"
+        )
     if not settings.writes_enabled:
         raise Forbidden(
             "document changes are switched off: start the service with QA_ADMIN_TOKEN set to a secret,"

@@ -16,7 +16,7 @@ from index.builder import IndexBuilder, UpdateReport
 from index.document_store import DocumentStore
 from index.documents import Document
 from index.faiss_store import FaissStore
-from index.store import IndexBusy, IndexStore, IndexUnavailable
+from index.store import IndexBusy, IndexMismatch, IndexStore, IndexUnavailable
 from service.answering.pipeline import QAPipeline
 from service.api.model_turn import ModelThread
 
@@ -61,6 +61,8 @@ class LiveIndex:
             try:
                 if self.store.generation() != self._pipeline.generation:
                     self._refresh()
+            except IndexMismatch:  # rebuilt under other settings: no answer from it is right, nor from the old one
+                raise
             except IndexUnavailable as error:  # a generation removed under us: keep answering from the one we hold
                 log.warning("kept index generation %s: %s", self._pipeline.generation, error)
         return self._pipeline

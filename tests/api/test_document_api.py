@@ -363,3 +363,40 @@ def test_a_generation_that_vanished_under_the_service_leaves_it_answering(tmp_pa
 
         assert response.status_code == 200, response.text
         assert response.headers[GENERATION_HEADER] == before
+
+
+def test_an_index_rebuilt_under_other_settings_by_another_process_is_a_503_saying_so(
+    tmp_path: Path, tiny_corpus: Path
+) -> None:
+    """A replica must not answer with question vectors of one model (or chunks of one size) from an index of another:
+    it says what to do, as JSON with Retry-After, not a bare 500."""
+    with make_client(tmp_path, tiny_corpus) as client:
+        assert client.post("/ask", json={"question": "What does the harbour land?"}).status_code == 200
+        rechunked = ChunkingSettings(max_tokens=40)
+        IndexBuilder(IndexStore(tmp_path / "index"), FakeEmbedder(), rechunked).build([tiny_corpus])  # elsewhere
+
+        response = client.post("/ask", json={"question": "What does the harbour land?"})
+
+        assert response.status_code == 503, response.text
+        assert response.headers["Retry-After"] == "5"
+        assert response.json()["detail"] == (
+            f"the index in {tmp_path / 'index'} is now built with chunking max_tokens 40, overlap_sentences 1,"
+            " paragraph_tokens 0, settings ask for max_tokens 96, overlap_sentences 1, paragraph_tokens 0: restart this"
+            " process with the index's QA_EMBEDDING_MODEL and QA_CHUNK_* settings"
+        )
+        assert client.get("/documents").status_code == 503
+
+
+def test_a_read_only_replica_of_a_shared_index_says_where_writes_go() -> None:
+    from service.api.auth import require_admin
+    from service.api.errors import Forbidden
+
+    shared = Settings(store="milvus", milvus_uri="http://milvus.internal:19530", embedding_model="fake")
+
+    with pytest.raises(Forbidden) as refused:
+        require_admin(shared, None)
+
+    assert refused.value.detail == (
+        "this replica is read-only: the index is shared on a Milvus server, and its documents are changed through the"
+        " one writer (the replica started with QA_ADMIN_TOKEN) or `qa index add`"
+    )

@@ -202,6 +202,9 @@ def test_a_read_only_replica_of_a_shared_store_never_builds_or_rebuilds_it(tmp_p
         IndexUnavailable, match=r"start this process with the index's QA_EMBEDDING_MODEL and QA_CHUNK_\* settings"
     ):
         ensure_index(rechunked, FakeEmbedder(), store=FaissStore(folder))
+    asking = rechunked.model_copy(update={"admin_token": SecretStr("t")})  # `qa ask` in a shell exporting the token
+    with pytest.raises(IndexUnavailable, match=r"start this process with the index's QA_EMBEDDING_MODEL"):
+        ensure_index(asking, FakeEmbedder(), store=FaissStore(folder), writer=False)
     assert pointer(folder) == generation
 
 

@@ -366,6 +366,48 @@ def test_a_reader_searching_when_the_chunks_are_gone_gets_no_hits_not_an_error(
     assert search(reader, "cod harbour") == []
 
 
+def test_a_reader_whose_milvus_collections_were_released_loads_them_again(
+    open_store: Opener, documents: list[Document]
+) -> None:
+    """A restarted Milvus holds every collection released: a running replica's next read loads them (it answered 500
+    until another process happened to load them)."""
+    writer, reader = open_store(), open_store()
+    if isinstance(writer, FaissStore):
+        pytest.skip("Milvus only: collections are loaded and released")
+    build(writer, documents)
+    assert search(reader, "cod harbour")
+    client = writer._client()  # type: ignore[attr-defined]
+    for name in ("chunks", "documents", "meta"):
+        client.release_collection(client.describe_alias(f"{writer.prefix}_{name}")["collection_name"])  # type: ignore[attr-defined]
+
+    assert reader.generation() == writer.generation() != ""
+    assert search(reader, "cod harbour")
+    assert sorted(reader.documents()) == sorted(d.id for d in documents)
+
+
+def test_a_milvus_that_fails_a_read_is_index_unavailable_saying_what_to_check(
+    open_store: Opener, documents: list[Document]
+) -> None:
+    """Stopped or unreachable: the service answers 503 with this, not a bare 500."""
+    from pymilvus.exceptions import MilvusException
+
+    store = open_store()
+    if isinstance(store, FaissStore):
+        pytest.skip("Milvus only: a server that stops")
+    build(store, documents)
+
+    def unreachable() -> None:
+        raise MilvusException(code=2, message="Fail connecting to server")
+
+    with pytest.raises(IndexUnavailable) as refused:
+        store._read(unreachable, None)  # type: ignore[attr-defined]
+
+    assert str(refused.value) == (
+        f"cannot use Milvus at {store.uri} (Fail connecting to server); start it, or check QA_MILVUS_URI and"  # type: ignore[attr-defined]
+        " QA_MILVUS_TOKEN"
+    )
+
+
 def drop(store: DocumentStore, name: str) -> None:
     """Drop one of a Milvus store's collections, and the alias that names it."""
     client, alias = store._client(), f"{store.prefix}_{name}"  # type: ignore[attr-defined]

@@ -74,6 +74,21 @@ def test_a_reader_of_a_milvus_lite_path_that_does_not_exist_is_refused_and_nothi
     assert describe("milvus", tmp_path / "index", uri, "stores") == f"Milvus collections stores_* at {uri}"
 
 
+def test_a_milvus_lite_path_that_is_a_file_or_under_one_is_named(tmp_path: Path) -> None:
+    """Milvus Lite would log a FileExistsError traceback; one line says it instead."""
+    pytest.importorskip("pymilvus")
+    file = tmp_path / "afile.db"
+    file.write_text("hi")
+
+    with pytest.raises(IndexUnavailable) as refused:
+        open_store("milvus", tmp_path / "index", str(file))
+    assert str(refused.value) == f"{file} is a file, not a Milvus Lite database (a folder): check QA_MILVUS_URI"
+
+    with pytest.raises(IndexUnavailable) as refused:
+        open_store("milvus", tmp_path / "index", str(file / "z.db"))
+    assert str(refused.value) == f"{file} is a file, so {file / 'z.db'} cannot be made there: check QA_MILVUS_URI"
+
+
 def test_a_milvus_lite_folder_held_by_another_process_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("pymilvus")
     uri = str(tmp_path / "milvus.db")
