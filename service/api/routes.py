@@ -3,11 +3,12 @@
 from fastapi import APIRouter
 
 from index.documents import quoted_id
-from service.api.deps import GENERATION_HEADER, BatcherDep, PipelineDep, SettingsDep
+from service.api.deps import GENERATION_HEADER, BatcherDep, LiveIndexDep, PipelineDep, SettingsDep
 from service.api.errors import NotFound
 from service.api.json_route import JsonTextRoute
 from service.api.schemas import (
     QUESTION_ERRORS,
+    UNAVAILABLE,
     AskRequest,
     AskResponse,
     DocumentDetail,
@@ -29,7 +30,7 @@ async def ask_question(
     return AskResponse.of(await batcher.ask(pipeline, request.question, request.top_k))
 
 
-@router.get("/documents")
+@router.get("/documents", responses=UNAVAILABLE)
 def list_documents(pipeline: PipelineDep) -> list[DocumentSummary]:
     """The indexed documents."""
     return [
@@ -38,7 +39,7 @@ def list_documents(pipeline: PipelineDep) -> list[DocumentSummary]:
     ]
 
 
-@router.get("/documents/{document_id}", responses={404: {"model": ErrorResponse}})
+@router.get("/documents/{document_id}", responses={404: {"model": ErrorResponse}, **UNAVAILABLE})
 def get_document(document_id: str, pipeline: PipelineDep) -> DocumentDetail:
     """One document with its full text, so a client can highlight an answer by its offsets."""
     document = pipeline.documents.get(document_id)
@@ -56,9 +57,11 @@ def get_document(document_id: str, pipeline: PipelineDep) -> DocumentDetail:
     )
 
 
-@router.get("/health")
-def health(pipeline: PipelineDep, settings: SettingsDep) -> HealthResponse:
-    """Readiness, corpus size and the models in use."""
+@router.get("/health", responses=UNAVAILABLE)
+def health(pipeline: PipelineDep, live: LiveIndexDep, settings: SettingsDep) -> HealthResponse:
+    """Readiness, corpus size and the models in use; 503 while the store cannot be read (a Milvus server stopped)."""
+    if live.store is not None:
+        live.store.generation()  # raises IndexUnavailable, answered 503 with the reason: not ready for questions
     return HealthResponse(
         ready=True,
         documents=len(pipeline.documents),

@@ -182,12 +182,14 @@ BODY_ERRORS: dict[int | str, dict] = {
     },
     422: {"model": ErrorResponse, "description": "Invalid input or malformed JSON; `detail` says what and where"},
 }
-# Routes that answer questions: they queue for the model, and the queue is bounded (QA_MAX_QUEUED_QUESTIONS).
-QUESTION_ERRORS: dict[int | str, dict] = {
-    **BODY_ERRORS,
+# Statuses of every route that reads the index: it may be loading, or its store unreadable (a Milvus server stopped).
+UNAVAILABLE: dict[int | str, dict] = {
     503: {
         "model": ErrorResponse,
-        "description": "Still loading, or too many questions waiting; retry after `Retry-After` seconds when given",
+        "description": "Still loading, too many questions waiting, or the index cannot be read (a Milvus server"
+        " stopped); retry after `Retry-After` seconds when given",
         "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}},
     },
 }
+# Routes that answer questions: they queue for the model, and the queue is bounded (QA_MAX_QUEUED_QUESTIONS).
+QUESTION_ERRORS: dict[int | str, dict] = {**BODY_ERRORS, **UNAVAILABLE}

@@ -385,6 +385,7 @@ def test_an_index_rebuilt_under_other_settings_by_another_process_is_a_503_sayin
             " process with the index's QA_EMBEDDING_MODEL and QA_CHUNK_* settings"
         )
         assert client.get("/documents").status_code == 503
+        assert client.get("/health").status_code == 503
 
 
 def test_a_read_only_replica_of_a_shared_index_says_where_writes_go() -> None:
