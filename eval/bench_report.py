@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from eval.bench_stats import ratio
-from eval.squad import not_json, not_utf8
+from eval.squad import read_json_file
 
 Getter = Callable[[dict, dict], float | None]  # (whole run, one configuration) -> figure
 
@@ -146,12 +146,7 @@ def write_json(run: dict, path: Path) -> None:
 
 
 def read_json(path: Path) -> dict:
-    try:
-        run = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"{path}: not a `qa bench` result ({not_utf8(error)})") from None
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}: not a `qa bench` result ({not_json(error)})") from None
+    run = read_json_file(path, "not a `qa bench` result")
     if not isinstance(run, dict) or "configs" not in run:
         raise ValueError(f"{path}: not a `qa bench` result (no 'configs')")
     return run

@@ -27,18 +27,23 @@ class SquadQuestion:
 
 def load_squad(path: Path) -> list[SquadQuestion]:
     """Every question of a SQuAD file, with its paragraph; unanswerable ones have no answers."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except UnicodeDecodeError as error:
-        raise SquadError(f"{path}: not SQuAD JSON ({not_utf8(error)})") from None
-    except json.JSONDecodeError as error:
-        raise SquadError(f"{path}: not SQuAD JSON ({not_json(error)})") from None
+    data = read_json_file(path, "not SQuAD JSON", SquadError)
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise SquadError(f"{path}: not SQuAD JSON (expected a top-level 'data' list)")
     try:
         return _questions(data["data"])
     except _Malformed as error:
         raise SquadError(f"{path}: not SQuAD JSON ({error})") from None
+
+
+def read_json_file(path: Path, refusal: str, error: type[ValueError] = ValueError) -> object:
+    """A JSON file's value; one that is not UTF-8 or not JSON raises `error`: "PATH: REFUSAL (where and why)"."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as cause:
+        raise error(f"{path}: {refusal} ({not_utf8(cause)})") from None
+    except json.JSONDecodeError as cause:
+        raise error(f"{path}: {refusal} ({not_json(cause)})") from None
 
 
 def not_utf8(error: UnicodeDecodeError) -> str:
